@@ -1,0 +1,78 @@
+"""The ``fiftyone-plugins`` command line: a thin layer that parses, calls the API and prints.
+
+Each command group lives in its own module exposing ``register(subparsers)``; a leaf command
+sets ``handler=fn`` where ``fn(args) -> int | None``. Domain errors are turned into one line
+on stderr and the error's exit code here, in one place; ``--debug`` or
+``FIFTYONE_PLUGINS_DEBUG=1`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from . import config as _config_cmds
+from . import delegated as _delegated_cmds
+from . import operators as _operators_cmds
+from . import plugins as _plugins_cmds
+
+PROG = "fiftyone-plugins"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Builds the whole command tree (cheap: no handler imports happen here)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Manage plugins, run operators and delegated operations.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    groups = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _plugins_cmds.register(groups)
+    _operators_cmds.register(groups)
+    _delegated_cmds.register(groups)
+    _config_cmds.register(groups)
+    # the plugin commands are also reachable one level up: `fiftyone-plugins list`
+    _plugins_cmds.register_toplevel(groups)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the CLI and returns its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from .._version import __version__
+
+        print(__version__)
+        return 0
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        target = getattr(args, "group_parser", parser)
+        target.print_help()
+        return 0 if args.command is None else 2
+    debug = args.debug or os.environ.get("FIFTYONE_PLUGINS_DEBUG", "") not in ("", "0")
+    from ..errors import FiftyOnePluginsError
+
+    try:
+        code = handler(args)
+    except FiftyOnePluginsError as e:
+        if debug:
+            raise
+        for line in str(e).splitlines() or [type(e).__name__]:
+            print(f"error: {line}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    sys.stdout.flush()
+    return int(code or 0)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""Where things live and how the library behaves: the config and the App config.
+
+Every field of :class:`Config` is read, in order of precedence, from the environment variable
+``FIFTYONE_<FIELD>`` (upper case), from the JSON config file (``~/.fiftyone/config.json``,
+located by ``FIFTYONE_CONFIG_PATH``), or its default. Unknown keys in the file are ignored,
+since the same file may also configure FiftyOne itself.
+
+The App config (``~/.fiftyone/app_config.json``, located by ``FIFTYONE_APP_CONFIG_PATH``) holds
+system-wide plugin settings under its ``plugins`` key; :func:`update_app_config` changes it
+atomically under a lock so concurrent enable/disable calls never lose each other's writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .errors import ConfigError
+
+#: The FiftyOne plugin API version this library implements; manifests' ``fiftyone.version``
+#: specifiers are checked against it (overridable with the ``plugin_api_version`` field).
+PLUGIN_API_VERSION = "1.22.1"
+
+DEFAULT_CONFIG_PATH = "~/.fiftyone/config.json"
+DEFAULT_APP_CONFIG_PATH = "~/.fiftyone/app_config.json"
+DEFAULT_PLUGINS_DIR = "~/fiftyone/__plugins__"
+
+
+def expand_path(path: str) -> str:
+    """Expands ``~`` and environment variables and makes ``path`` absolute."""
+    return os.path.abspath(os.path.expanduser(os.path.expandvars(path)))
+
+
+def locate_config() -> str:
+    """Returns the path of the JSON config file (which need not exist)."""
+    return expand_path(os.environ.get("FIFTYONE_CONFIG_PATH") or DEFAULT_CONFIG_PATH)
+
+
+def locate_app_config() -> str:
+    """Returns the path of the JSON App config file (which need not exist)."""
+    return expand_path(os.environ.get("FIFTYONE_APP_CONFIG_PATH") or DEFAULT_APP_CONFIG_PATH)
+
+
+def _default_store() -> str:
+    folder = os.path.dirname(locate_config())
+    return "sqlite:///" + os.path.join(folder, "delegated_operations.sqlite")
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
+def _parse_optional_float(value: Any) -> float | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    number = float(value)
+    return number if number > 0 else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The library's settings; see the module docstring for where each value comes from."""
+
+    #: folder that holds downloaded and created plugins
+    plugins_dir: str = DEFAULT_PLUGINS_DIR
+    #: store of delegated operations: ``sqlite:///path``, ``mongodb://...``, ``memory://``
+    #: or a dotted path to a store class; defaults to a SQLite file beside the config file
+    delegated_operation_store: str = ""
+    #: seconds a worker's claim on a running operation lasts without a heartbeat
+    delegated_operation_lease_seconds: float = 60.0
+    #: seconds an immediate execution may take (``None``: no limit)
+    operator_timeout: float | None = None
+    #: the FiftyOne plugin API version that ``fiftyone.version`` specifiers are checked against
+    plugin_api_version: str = PLUGIN_API_VERSION
+    #: accepted for compatibility with FiftyOne's orchestrator flag; changes no behaviour here
+    allow_legacy_orchestrators: bool = False
+    #: GitHub web and API base URLs (GitHub Enterprise installs change both)
+    github_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
+    #: limits applied while extracting downloaded archives
+    download_max_bytes: int = 2 * 1024**3
+    download_max_files: int = 50_000
+    #: seconds to wait for a download server before giving up (per attempt)
+    download_timeout: float = 30.0
+    #: dotted path to a host dataset resolver (``module:attr`` or ``module.attr``)
+    dataset_resolver: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "delegated_operation_lease_seconds": float,
+    "operator_timeout": _parse_optional_float,
+    "allow_legacy_orchestrators": _parse_bool,
+    "download_max_bytes": int,
+    "download_max_files": int,
+    "download_timeout": float,
+}
+_FIELDS = tuple(f.name for f in dataclasses.fields(Config))
+_ENV_NAMES = tuple("FIFTYONE_" + name.upper() for name in _FIELDS)
+
+_config_cache: tuple[tuple[Any, ...], Config] | None = None
+
+
+def _file_signature(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def read_json_file(path: str) -> dict[str, Any]:
+    """Reads a JSON object from ``path``; a missing file is ``{}``, a corrupt one an error."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise ConfigError(f"Cannot read {path}: {e.strerror}", path=path) from e
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path} is not valid JSON: {e}", path=path) from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object", path=path)
+    return data
+
+
+def load_config() -> Config:
+    """Returns the current config, re-read only when the environment or the file changed."""
+    global _config_cache
+    path = locate_config()
+    key = (path, _file_signature(path), tuple(os.environ.get(n) for n in _ENV_NAMES))
+    cached = _config_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    config = _build_config(path)
+    _config_cache = (key, config)
+    return config
+
+
+def _build_config(path: str) -> Config:
+    from_file = read_json_file(path)
+    values: dict[str, Any] = {}
+    for name, env_name in zip(_FIELDS, _ENV_NAMES, strict=True):
+        source = env_name
+        raw = os.environ.get(env_name)
+        if raw is None and name in from_file:
+            raw, source = from_file[name], f"{path} ({name})"
+        if raw is None:
+            continue
+        parse = _PARSERS.get(name, str)
+        try:
+            values[name] = parse(raw)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"Invalid value {raw!r} for {source}: {e}", path=path) from e
+    config = Config(**values)
+    return dataclasses.replace(
+        config,
+        plugins_dir=expand_path(config.plugins_dir),
+        delegated_operation_store=config.delegated_operation_store or _default_store(),
+        github_url=config.github_url.rstrip("/"),
+        github_api_url=config.github_api_url.rstrip("/"),
+    )
+
+
+def get_plugins_dir() -> str:
+    """Returns the absolute path of the plugins directory."""
+    return load_config().plugins_dir
+
+
+# -- App config ---------------------------------------------------------------------------------
+
+_app_cache: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+
+
+def load_app_config() -> dict[str, Any]:
+    """Returns the App config as a dict (``{}`` when the file does not exist).
+
+    The returned dict is shared with a cache: treat it as read-only.
+    """
+    global _app_cache
+    path = locate_app_config()
+    key = (path, _file_signature(path))
+    cached = _app_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    data = read_json_file(path)
+    plugins = data.get("plugins", {})
+    if not isinstance(plugins, dict):
+        raise ConfigError(f"{path}: the 'plugins' key must hold a JSON object", path=path)
+    _app_cache = (key, data)
+    return data
+
+
+def get_plugin_settings(name: str) -> dict[str, Any]:
+    """Returns the system-wide settings of plugin ``name`` (a copy; ``{}`` when none)."""
+    settings = load_app_config().get("plugins", {}).get(name, {})
+    return dict(settings) if isinstance(settings, dict) else {}
+
+
+@contextlib.contextmanager
+def _locked(path: str) -> Iterator[None]:
+    lock_path = path + ".lock"
+    os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+    with open(lock_path, "a") as lock:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def write_json_atomic(path: str, data: Any) -> None:
+    """Writes ``data`` as JSON to ``path`` through a temporary file and a rename."""
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=4)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, os.stat(path).st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def update_app_config(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Applies ``change`` to a fresh copy of the App config and writes it back atomically.
+
+    The read-modify-write happens under an exclusive file lock, so two processes changing
+    plugin settings at once both keep their change. Every other key of the file is kept.
+    """
+    global _app_cache
+    path = locate_app_config()
+    with _locked(path):
+        data = read_json_file(path)
+        if not isinstance(data.get("plugins", {}), dict):
+            raise ConfigError(f"{path}: the 'plugins' key must hold a JSON object", path=path)
+        change(data)
+        write_json_atomic(path, data)
+    _app_cache = None
+    return data

@@ -1,0 +1,210 @@
+"""Finding plugins on disk: one definition or one error per plugin folder, cached.
+
+Discovery walks the plugins directory breadth-first, in sorted order, up to
+:data:`MAX_DEPTH` folder levels. A folder holding a manifest is a plugin: the walk does not
+descend into it. Hidden folders, ``node_modules`` and ``__pycache__`` are skipped, and a
+folder reached twice (a symlink loop) is visited once.
+
+When two plugins declare the same name, the one closest to the plugins directory wins, then
+the one whose relative path sorts first; the others are listed in the winner's
+``shadow_paths``. A downloaded plugin named like a builtin one wins over the builtin.
+
+Results are cached on what is on disk: the modification stamps of every folder walked and
+every manifest read. Any change to them (a plugin added, removed or edited) triggers a new
+walk; nothing changed means no manifest is re-read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections import deque
+
+from .definitions import MANIFEST_NAMES, PluginDefinition
+from .errors import PluginDefinitionError, PluginError
+
+#: how many folder levels below the plugins directory are searched for manifests
+MAX_DEPTH = 4
+SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__", "site-packages"})
+BUILTIN_PLUGINS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "builtin_plugins")
+
+# entries modified this close to a scan may change again within the same clock tick
+_RACY_NS = 100_000_000
+
+
+@dataclasses.dataclass
+class Discovery:
+    """What one walk of a plugins directory found."""
+
+    #: valid plugins, one per name, sorted by name
+    plugins: list[PluginDefinition]
+    #: one error per plugin folder that could not be read or validated
+    errors: list[PluginError]
+
+    def get(self, name: str) -> PluginDefinition | None:
+        for plugin in self.plugins:
+            if plugin.name == name:
+                return plugin
+        return None
+
+
+@dataclasses.dataclass
+class _Scan:
+    signature: list[tuple[str, tuple[int, int, int]]]
+    manifests: list[tuple[int, str, str]]  # (depth, relative folder, manifest path)
+    errors: list[PluginError]
+    racy: bool
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _walk(root: str, max_depth: int) -> _Scan:
+    started = time.time_ns()
+    signature: list[tuple[str, tuple[int, int, int]]] = []
+    manifests: list[tuple[int, str, str]] = []
+    errors: list[PluginError] = []
+    seen: set[tuple[int, int]] = set()
+    racy = False
+    queue: deque[tuple[str, int]] = deque([(root, 0)])
+    while queue:
+        folder, depth = queue.popleft()
+        try:
+            st = os.stat(folder)
+            key = (st.st_dev, st.st_ino)
+            if key in seen:
+                continue
+            seen.add(key)
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            reason = f"cannot read folder: {e.strerror or e}"
+            errors.append(PluginDefinitionError(folder, reason))
+            continue
+        signature.append((folder, _stamp(st)))
+        racy = racy or st.st_mtime_ns >= started - _RACY_NS
+        names = {e.name: e for e in entries}
+        manifest_entry = None
+        for manifest_name in MANIFEST_NAMES:
+            entry = names.get(manifest_name)
+            if entry is not None and entry.is_file():
+                manifest_entry = entry
+                break
+        if manifest_entry is not None:
+            try:
+                mst = manifest_entry.stat()
+            except OSError:
+                continue
+            signature.append((manifest_entry.path, _stamp(mst)))
+            racy = racy or mst.st_mtime_ns >= started - _RACY_NS
+            rel = os.path.relpath(folder, root)
+            manifests.append((depth, rel, manifest_entry.path))
+            continue
+        if depth >= max_depth:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith(".") or name in SKIPPED_FOLDERS:
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            if is_dir:
+                queue.append((entry.path, depth + 1))
+    return _Scan(signature, manifests, errors, racy)
+
+
+def _unchanged(signature: list[tuple[str, tuple[int, int, int]]]) -> bool:
+    stat = os.stat
+    for path, stamp in signature:
+        try:
+            st = stat(path)
+        except OSError:
+            return False
+        if (st.st_mtime_ns, st.st_size, st.st_ino) != stamp:
+            return False
+    return True
+
+
+def _build(scan: _Scan, root: str, builtin: bool) -> Discovery:
+    winners: dict[str, PluginDefinition] = {}
+    errors = list(scan.errors)
+    for _depth, _rel, path in sorted(scan.manifests, key=lambda m: (m[0], m[1])):
+        try:
+            plugin = PluginDefinition.from_file(path, plugins_dir=root, builtin=builtin)
+        except PluginDefinitionError as e:
+            errors.append(e)
+            continue
+        first = winners.get(plugin.name)
+        if first is None:
+            winners[plugin.name] = plugin
+        else:
+            first.shadow_paths.append(plugin.directory)
+    plugins = sorted(winners.values(), key=lambda p: p.name)
+    errors.sort(key=lambda e: getattr(e, "path", "") or "")
+    return Discovery(plugins, errors)
+
+
+_cache: dict[tuple[str, int, bool], tuple[list[tuple[str, tuple[int, int, int]]], Discovery]] = {}
+
+
+def scan_plugins_dir(
+    plugins_dir: str, *, max_depth: int = MAX_DEPTH, builtin: bool = False
+) -> Discovery:
+    """Returns the plugins found in ``plugins_dir`` (cached until something changes on disk).
+
+    The returned objects are shared with the cache: treat them as read-only.
+    """
+    key = (plugins_dir, max_depth, builtin)
+    cached = _cache.get(key)
+    if cached is not None and _unchanged(cached[0]):
+        return cached[1]
+    scan = _walk(plugins_dir, max_depth)
+    result = _build(scan, plugins_dir, builtin)
+    if scan.racy or not scan.signature:
+        _cache.pop(key, None)
+    else:
+        _cache[key] = (scan.signature, result)
+    return result
+
+
+def builtin_plugins() -> Discovery:
+    """The plugins that ship inside this package."""
+    return scan_plugins_dir(BUILTIN_PLUGINS_DIR, max_depth=1, builtin=True)
+
+
+def downloaded_plugins(plugins_dir: str | None = None) -> Discovery:
+    """The plugins in the configured (or given) plugins directory."""
+    if plugins_dir is None:
+        from .config import get_plugins_dir
+
+        plugins_dir = get_plugins_dir()
+    return scan_plugins_dir(plugins_dir)
+
+
+def all_plugins(plugins_dir: str | None = None) -> Discovery:
+    """Downloaded and builtin plugins together; a downloaded plugin shadows a builtin one."""
+    downloaded = downloaded_plugins(plugins_dir)
+    builtins = builtin_plugins()
+    if not builtins.plugins:
+        return downloaded
+    names = {p.name: p for p in downloaded.plugins}
+    plugins = list(downloaded.plugins)
+    for plugin in builtins.plugins:
+        winner = names.get(plugin.name)
+        if winner is None:
+            plugins.append(plugin)
+        elif plugin.directory not in winner.shadow_paths:
+            winner.shadow_paths.append(plugin.directory)
+    plugins.sort(key=lambda p: p.name)
+    return Discovery(plugins, downloaded.errors + builtins.errors)
+
+
+def clear_cache() -> None:
+    """Forgets every cached walk (the next listing re-reads every manifest)."""
+    _cache.clear()

@@ -1,0 +1,239 @@
+"""The exception tree of fiftyone-plugins.
+
+Every error the library raises on purpose derives from :class:`FiftyOnePluginsError`,
+carries the context it is about (``.path``, ``.name``, ``.uri``, ``.url``, ``.op_id``) and
+knows the exit code the CLI should use, so the CLI only catches the base class::
+
+    FiftyOnePluginsError
+    ├── ConfigError                      a config file is unreadable or invalid (.path)
+    ├── PluginError                      about one plugin (.name)
+    │   ├── PluginNotFoundError          no plugin of that name (.suggestions)
+    │   ├── PluginDefinitionError        invalid fiftyone.yml (.path, .reason)
+    │   ├── PluginExistsError            target already exists and overwrite is off
+    │   ├── BuiltinPluginError           builtin plugins cannot be disabled or deleted
+    │   ├── PluginLoadError              the plugin's Python code failed to import
+    │   └── RequirementsError            requirements unreadable, unsatisfied or not installable
+    ├── DownloadError                    fetching or installing plugins failed (.url)
+    │   ├── SourceNotFoundError          repository, ref or URL does not exist (or is private)
+    │   ├── RateLimitError               GitHub said no more requests until .reset_at
+    │   ├── NetworkError                 unreachable host, timeout, truncated body
+    │   ├── NotAnArchiveError            the bytes are not a zip or tar archive
+    │   ├── UnsafeArchiveError           an archive entry was refused (.entry)
+    │   └── NoPluginsFoundError          no manifest within max_depth
+    ├── OperatorError                    about one operator (.uri)
+    │   ├── OperatorNotFoundError        unknown URI (.suggestions)
+    │   ├── OperatorRegistrationError    bad registration: duplicate, undeclared, bad config
+    │   ├── ValidationError              parameters do not match the input schema (.errors)
+    │   ├── ExecutionError               execute() raised (wrapped only when asked to)
+    │   └── ExecutionTimeoutError        an immediate run exceeded its timeout
+    └── DelegatedOperationError          about delegated operations (.op_id)
+        ├── OperationNotFoundError       no operation with that id
+        ├── InvalidStateTransitionError  e.g. deleting a running operation
+        └── StoreError                   the store is unreachable, locked or corrupt
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class FiftyOnePluginsError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        for key, value in context.items():
+            setattr(self, key, value)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _with_suggestions(message: str, suggestions: Sequence[str], fallback: str = "") -> str:
+    if suggestions:
+        quoted = ", ".join(repr(s) for s in suggestions)
+        return f"{message}; did you mean {quoted}?"
+    return f"{message}{fallback}"
+
+
+# -- configuration -----------------------------------------------------------------------------
+
+
+class ConfigError(FiftyOnePluginsError):
+    """A config file is unreadable or holds invalid values."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message, path=path)
+
+
+# -- plugins -----------------------------------------------------------------------------------
+
+
+class PluginError(FiftyOnePluginsError):
+    """An error about one plugin."""
+
+    def __init__(self, message: str, name: str | None = None, **context: Any) -> None:
+        super().__init__(message, name=name, **context)
+
+
+class PluginNotFoundError(PluginError):
+    """No plugin with the given name (or directory) exists."""
+
+    exit_code = 2
+
+    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
+        message = _with_suggestions(
+            f"Plugin {name!r} not found",
+            suggestions,
+            "; download plugins with `fiftyone-plugins plugins download <user>/<repo>` "
+            "or create one with `fiftyone-plugins plugins create <name>`",
+        )
+        super().__init__(message, name=name, suggestions=list(suggestions))
+
+
+class PluginDefinitionError(PluginError):
+    """A plugin manifest (``fiftyone.yml``) is missing, malformed or invalid."""
+
+    def __init__(self, path: str, reason: str, name: str | None = None) -> None:
+        super().__init__(f"Invalid plugin manifest {path}: {reason}", name=name)
+        self.path = path
+        self.reason = reason
+
+
+class PluginExistsError(PluginError):
+    """The target of a create/download already exists and ``overwrite`` is off."""
+
+
+class BuiltinPluginError(PluginError):
+    """Builtin plugins ship with the library and cannot be disabled or deleted."""
+
+
+class PluginLoadError(PluginError):
+    """Importing a plugin's Python entry point failed."""
+
+    def __init__(
+        self, message: str, name: str | None = None, missing_module: str | None = None
+    ) -> None:
+        super().__init__(message, name=name, missing_module=missing_module)
+
+
+class RequirementsError(PluginError):
+    """A plugin's requirements are unreadable, unsatisfied or failed to install."""
+
+
+# -- downloads ---------------------------------------------------------------------------------
+
+
+class DownloadError(FiftyOnePluginsError):
+    """Fetching or installing plugins from a URL, repository or archive failed."""
+
+    def __init__(self, message: str, url: str | None = None, **context: Any) -> None:
+        super().__init__(message, url=url, **context)
+
+
+class SourceNotFoundError(DownloadError):
+    """The repository, ref or URL does not exist, or is private and no token was given."""
+
+
+class RateLimitError(DownloadError):
+    """GitHub's API rate limit was hit; ``reset_at`` says when it resets, if known."""
+
+
+class NetworkError(DownloadError):
+    """The host was unreachable, timed out, or the body was truncated."""
+
+
+class NotAnArchiveError(DownloadError):
+    """The downloaded bytes are not a zip or tar archive."""
+
+
+class UnsafeArchiveError(DownloadError):
+    """An archive entry would escape its target or exceeds the configured limits."""
+
+    def __init__(self, message: str, entry: str | None = None, url: str | None = None) -> None:
+        super().__init__(message, url=url, entry=entry)
+
+
+class NoPluginsFoundError(DownloadError):
+    """No plugin manifest was found within the searched depth."""
+
+
+# -- operators ---------------------------------------------------------------------------------
+
+
+class OperatorError(FiftyOnePluginsError):
+    """An error about one operator."""
+
+    def __init__(self, message: str, uri: str | None = None, **context: Any) -> None:
+        super().__init__(message, uri=uri, **context)
+
+
+class OperatorNotFoundError(OperatorError):
+    """No operator with the given URI is registered."""
+
+    exit_code = 2
+
+    def __init__(self, uri: str, suggestions: Sequence[str] = (), reason: str = "") -> None:
+        base = f"Operator {uri!r} not found" + (f" ({reason})" if reason else "")
+        message = _with_suggestions(
+            base, suggestions, "; list operators with `fiftyone-plugins operators list`"
+        )
+        super().__init__(message, uri=uri, suggestions=list(suggestions))
+
+
+class OperatorRegistrationError(OperatorError):
+    """A plugin registered an operator badly (duplicate, undeclared, invalid config)."""
+
+
+class ValidationError(OperatorError):
+    """Parameters failed validation against the operator's input schema.
+
+    ``errors`` holds one ``(path, reason)`` pair per bad parameter.
+    """
+
+    def __init__(self, errors: Sequence[tuple[str, str]], uri: str | None = None) -> None:
+        lines = [f"Validation error. Path: {path}. Reason: {reason}" for path, reason in errors]
+        super().__init__("\n".join(lines) or "Validation error", uri=uri, errors=list(errors))
+
+
+class ExecutionError(OperatorError):
+    """An operator's execution failed."""
+
+
+class ExecutionTimeoutError(ExecutionError):
+    """An immediate execution exceeded the configured timeout."""
+
+
+# -- delegated operations ----------------------------------------------------------------------
+
+
+class DelegatedOperationError(FiftyOnePluginsError):
+    """An error about delegated operations."""
+
+    def __init__(self, message: str, op_id: str | None = None, **context: Any) -> None:
+        super().__init__(message, op_id=op_id, **context)
+
+
+class OperationNotFoundError(DelegatedOperationError):
+    """No delegated operation has the given id (or the id is malformed)."""
+
+    exit_code = 2
+
+
+class InvalidStateTransitionError(DelegatedOperationError):
+    """The requested change is not allowed from the operation's current run state."""
+
+
+class StoreError(DelegatedOperationError):
+    """The delegated-operation store is unreachable, locked or corrupt."""
+
+
+__all__ = sorted(
+    name
+    for name, value in list(globals().items())
+    if isinstance(value, type) and issubclass(value, FiftyOnePluginsError)
+)

@@ -1,0 +1,64 @@
+"""Shared fixtures: every test runs against its own config, App config and plugins dir."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import shutil
+
+import pytest
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures"
+
+try:  # the real-mongod fixture, shared by every suite that needs MongoDB
+    from _mongod import mongod_uri  # noqa: F401
+except ImportError:  # pragma: no cover - only while the module does not exist yet
+    pass
+
+
+@dataclasses.dataclass
+class Env:
+    """The isolated locations one test runs against."""
+
+    root: pathlib.Path
+    plugins_dir: pathlib.Path
+    config_path: pathlib.Path
+    app_config_path: pathlib.Path
+
+    def add_fixture_plugin(self, name: str, dest: str | None = None) -> pathlib.Path:
+        """Copies ``tests/fixtures/plugins/<name>`` into the plugins dir and returns it."""
+        target = self.plugins_dir / (dest or name)
+        shutil.copytree(FIXTURES / "plugins" / name, target)
+        return target
+
+    def write_plugin(
+        self, rel: str, manifest: str, files: dict[str, str] | None = None
+    ) -> pathlib.Path:
+        """Writes a plugin folder ``rel`` with the given manifest text and extra files."""
+        folder = self.plugins_dir / rel
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "fiftyone.yml").write_text(manifest)
+        for fname, text in (files or {}).items():
+            path = folder / fname
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        return folder
+
+
+@pytest.fixture(autouse=True)
+def env(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Env:
+    """Points every setting at a fresh temporary folder, so no test touches ``~``."""
+    root = tmp_path / "env"
+    plugins_dir = root / "plugins"
+    plugins_dir.mkdir(parents=True)
+    config_path = root / "config" / "config.json"
+    app_config_path = root / "config" / "app_config.json"
+    for name in list(os.environ):
+        if name.startswith("FIFTYONE_") or name == "GITHUB_TOKEN":
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FIFTYONE_CONFIG_PATH", str(config_path))
+    monkeypatch.setenv("FIFTYONE_APP_CONFIG_PATH", str(app_config_path))
+    monkeypatch.setenv("FIFTYONE_PLUGINS_DIR", str(plugins_dir))
+    monkeypatch.setenv("FIFTYONE_DELEGATED_OPERATION_STORE", "memory://")
+    return Env(root, plugins_dir, config_path, app_config_path)
