@@ -205,6 +205,19 @@ def all_plugins(plugins_dir: str | None = None) -> Discovery:
     return Discovery(plugins, downloaded.errors + builtins.errors)
 
 
-def clear_cache() -> None:
-    """Forgets every cached walk (the next listing re-reads every manifest)."""
+_generation = 0
+
+
+def generation() -> int:
+    """A counter bumped by :func:`invalidate`; caches built on discovery compare it."""
+    return _generation
+
+
+def invalidate() -> None:
+    """Forgets every cached walk; called by every API that changes plugins or their state."""
+    global _generation
     _cache.clear()
+    _generation += 1
+
+
+clear_cache = invalidate

@@ -142,6 +142,7 @@ def _set_enabled(name: str, enabled: bool, allow_missing: bool) -> None:
             data.pop("plugins", None)
 
     _config.update_app_config(change)
+    discovery.invalidate()
 
 
 def enable_plugin(name: str, _allow_missing: bool = False) -> None:
@@ -184,8 +185,11 @@ def delete_plugin(name: str) -> list[str]:
     folders = [plugin.directory] + [
         p for p in plugin.shadow_paths if not p.startswith(discovery.BUILTIN_PLUGINS_DIR)
     ]
-    for folder in folders:
-        _remove_folder(folder, plugins_dir)
+    try:
+        for folder in folders:
+            _remove_folder(folder, plugins_dir)
+    finally:
+        discovery.invalidate()
     return folders
 
 
@@ -312,6 +316,7 @@ def create_plugin(
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.rename(staging, target)
+        discovery.invalidate()
     except PluginDefinitionError as e:
         shutil.rmtree(staging, ignore_errors=True)
         raise PluginError(f"Cannot create plugin: {e.reason}", name=plugin_name) from e
