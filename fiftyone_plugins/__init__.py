@@ -37,7 +37,31 @@ _EXPORTS = {
     "PLUGIN_API_VERSION": "config",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__", "errors"])
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "PluginDefinition",
+    "__version__",
+    "create_plugin",
+    "delete_plugin",
+    "disable_plugin",
+    "download_plugin",
+    "enable_plugin",
+    "ensure_plugin_compatibility",
+    "ensure_plugin_requirements",
+    "errors",
+    "find_plugin",
+    "get_plugin",
+    "get_plugins_dir",
+    "install_plugin_requirements",
+    "is_plugin_enabled",
+    "list_disabled_plugins",
+    "list_downloaded_plugins",
+    "list_enabled_plugins",
+    "list_plugin_errors",
+    "list_plugins",
+    "load_config",
+    "load_plugin_requirements",
+]
 
 
 def __getattr__(name: str) -> Any:

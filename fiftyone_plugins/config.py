@@ -13,7 +13,6 @@ atomically under a lock so concurrent enable/disable calls never lose each other
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import tempfile
@@ -36,14 +35,26 @@ def expand_path(path: str) -> str:
     return os.path.abspath(os.path.expanduser(os.path.expandvars(path)))
 
 
+_expanded: dict[tuple[str, str], str] = {}
+
+
+def _locate(env_name: str, default: str) -> str:
+    raw = os.environ.get(env_name) or default
+    key = (raw, os.environ.get("HOME", "") + "|" + (os.getcwd() if not raw.startswith("/") else ""))
+    path = _expanded.get(key)
+    if path is None or raw.startswith("$") or "$" in raw:
+        path = _expanded[key] = expand_path(raw)
+    return path
+
+
 def locate_config() -> str:
     """Returns the path of the JSON config file (which need not exist)."""
-    return expand_path(os.environ.get("FIFTYONE_CONFIG_PATH") or DEFAULT_CONFIG_PATH)
+    return _locate("FIFTYONE_CONFIG_PATH", DEFAULT_CONFIG_PATH)
 
 
 def locate_app_config() -> str:
     """Returns the path of the JSON App config file (which need not exist)."""
-    return expand_path(os.environ.get("FIFTYONE_APP_CONFIG_PATH") or DEFAULT_APP_CONFIG_PATH)
+    return _locate("FIFTYONE_APP_CONFIG_PATH", DEFAULT_APP_CONFIG_PATH)
 
 
 def _default_store() -> str:
@@ -69,9 +80,12 @@ def _parse_optional_float(value: Any) -> float | None:
     return number if number > 0 else None
 
 
-@dataclasses.dataclass(frozen=True)
 class Config:
-    """The library's settings; see the module docstring for where each value comes from."""
+    """The library's settings; see the module docstring for where each value comes from.
+
+    A plain immutable class (not a dataclass) so that reading the config does not import
+    :mod:`inspect`, which would slow down every CLI start.
+    """
 
     #: folder that holds downloaded and created plugins
     plugins_dir: str = DEFAULT_PLUGINS_DIR
@@ -97,10 +111,32 @@ class Config:
     #: dotted path to a host dataset resolver (``module:attr`` or ``module.attr``)
     dataset_resolver: str = ""
 
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown config field(s): {', '.join(sorted(unknown))}")
+        for name in _FIELDS:
+            object.__setattr__(self, name, values.get(name, getattr(type(self), name)))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Config is immutable; use replace()")
+
+    def replace(self, **changes: Any) -> Config:
+        """Returns a copy with some fields changed."""
+        return Config(**{**self.to_dict(), **changes})
+
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {name: getattr(self, name) for name in _FIELDS}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Config) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
+        return f"Config({fields})"
 
 
+_FIELDS = tuple(name for name in Config.__annotations__)
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "delegated_operation_lease_seconds": float,
     "operator_timeout": _parse_optional_float,
@@ -109,7 +145,6 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "download_max_files": int,
     "download_timeout": float,
 }
-_FIELDS = tuple(f.name for f in dataclasses.fields(Config))
 _ENV_NAMES = tuple("FIFTYONE_" + name.upper() for name in _FIELDS)
 
 _config_cache: tuple[tuple[Any, ...], Config] | None = None
@@ -172,8 +207,7 @@ def _build_config(path: str) -> Config:
         except (TypeError, ValueError) as e:
             raise ConfigError(f"Invalid value {raw!r} for {source}: {e}", path=path) from e
     config = Config(**values)
-    return dataclasses.replace(
-        config,
+    return config.replace(
         plugins_dir=expand_path(config.plugins_dir),
         delegated_operation_store=config.delegated_operation_store or _default_store(),
         github_url=config.github_url.rstrip("/"),

@@ -26,6 +26,9 @@ DEFAULT_JS_BUNDLE = "dist/index.umd.js"
 _LIST_FIELDS = ("operators", "panels", "secrets", "tags")
 _NAME_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-~+ ]*$")
 
+_PLAIN_VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
+_PLAIN_SPEC = re.compile(r"^(\*|(>=|<=|==|~=|!=|<|>)\s*\d+(\.\d+){0,3}(\s*,\s*(>=|<=|==|!=|<|>)\s*\d+(\.\d+){0,3})?)$")
+
 _yaml_loader: Any = None
 
 
@@ -80,6 +83,8 @@ def _check_version(value: Any, path: str, warnings: list[str]) -> str | None:
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise PluginDefinitionError(path, f"'version' must be a string, got {value!r}")
     text = str(value)
+    if _PLAIN_VERSION.match(text):  # the common case, without importing packaging
+        return text
     from packaging.version import InvalidVersion, Version
 
     try:
@@ -101,6 +106,8 @@ def _check_compatibility(manifest: Mapping[str, Any], path: str, warnings: list[
     if not isinstance(spec, (str, int, float)) or isinstance(spec, bool):
         raise PluginDefinitionError(path, f"'fiftyone.version' must be a string, got {spec!r}")
     text = str(spec).strip()
+    if _PLAIN_SPEC.match(text):  # the common case, without importing packaging
+        return text
     if parse_version_spec(text) is None:
         warnings.append(f"fiftyone.version {text!r} is not a valid version specifier")
     return text
@@ -156,11 +163,11 @@ def _check_optional_str(manifest: Mapping[str, Any], key: str, path: str) -> str
 
 
 def _inside(directory: str, relpath: str) -> bool:
-    if os.path.isabs(relpath):
+    """Whether ``relpath`` names something inside ``directory`` (checked lexically)."""
+    if os.path.isabs(relpath) or "\x00" in relpath:
         return False
-    base = os.path.realpath(directory)
-    target = os.path.realpath(os.path.join(base, relpath))
-    return target == base or target.startswith(base + os.sep)
+    normalized = os.path.normpath(relpath)
+    return normalized != ".." and not normalized.startswith(".." + os.sep)
 
 
 class PluginDefinition:
@@ -218,8 +225,8 @@ class PluginDefinition:
         self._js_bundle = js_bundle
         #: folders of other plugins with the same name that this one shadows
         self.shadow_paths: list[str] = []
-        for warning in self.warnings:
-            logger.warning("%s: %s", path, warning)
+        for warning in self.warnings:  # surfaced by `plugins info` and `plugins list`
+            logger.debug("%s: %s", path, warning)
 
     @classmethod
     def from_dir(

@@ -9,18 +9,20 @@ When two plugins declare the same name, the one closest to the plugins directory
 the one whose relative path sorts first; the others are listed in the winner's
 ``shadow_paths``. A downloaded plugin named like a builtin one wins over the builtin.
 
-Results are cached on what is on disk: the modification stamps of every folder walked and
-every manifest read. Any change to them (a plugin added, removed or edited) triggers a new
-walk; nothing changed means no manifest is re-read.
+Results are cached on what is on disk: every folder walked and every manifest read. On Linux
+an inotify watch reports any change to them in one system call; elsewhere (or past the
+kernel's watch limits) their modification stamps are compared. Any change (a plugin added,
+removed or edited) triggers a new walk; nothing changed means no manifest is re-read.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
+import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 
+from ._watch import FolderWatcher
 from .definitions import MANIFEST_NAMES, PluginDefinition
 from .errors import PluginDefinitionError, PluginError
 
@@ -33,14 +35,19 @@ BUILTIN_PLUGINS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "
 _RACY_NS = 100_000_000
 
 
-@dataclasses.dataclass
 class Discovery:
     """What one walk of a plugins directory found."""
 
-    #: valid plugins, one per name, sorted by name
-    plugins: list[PluginDefinition]
-    #: one error per plugin folder that could not be read or validated
-    errors: list[PluginError]
+    __slots__ = ("plugins", "errors")
+
+    def __init__(self, plugins: list[PluginDefinition], errors: list[PluginError]) -> None:
+        #: valid plugins, one per name, sorted by name
+        self.plugins = plugins
+        #: one error per plugin folder that could not be read or validated
+        self.errors = errors
+
+    def __repr__(self) -> str:
+        return f"Discovery({len(self.plugins)} plugins, {len(self.errors)} errors)"
 
     def get(self, name: str) -> PluginDefinition | None:
         for plugin in self.plugins:
@@ -49,12 +56,22 @@ class Discovery:
         return None
 
 
-@dataclasses.dataclass
 class _Scan:
-    signature: list[tuple[str, tuple[int, int, int]]]
-    manifests: list[tuple[int, str, str]]  # (depth, relative folder, manifest path)
-    errors: list[PluginError]
-    racy: bool
+    __slots__ = ("signature", "folders", "manifests", "errors", "racy")
+
+    def __init__(
+        self,
+        signature: list[tuple[str, tuple[int, int, int]]],
+        folders: list[tuple[str, bool]],
+        manifests: list[tuple[int, str, str]],
+        errors: list[PluginError],
+        racy: bool,
+    ) -> None:
+        self.signature = signature  # (path, stamp) of every folder walked and manifest read
+        self.folders = folders  # every folder walked, and whether it is a plugin folder
+        self.manifests = manifests  # (depth, relative folder, manifest path)
+        self.errors = errors
+        self.racy = racy  # something changed within a clock tick of the walk
 
 
 def _stamp(st: os.stat_result) -> tuple[int, int, int]:
@@ -64,6 +81,7 @@ def _stamp(st: os.stat_result) -> tuple[int, int, int]:
 def _walk(root: str, max_depth: int) -> _Scan:
     started = time.time_ns()
     signature: list[tuple[str, tuple[int, int, int]]] = []
+    folders: list[tuple[str, bool]] = []
     manifests: list[tuple[int, str, str]] = []
     errors: list[PluginError] = []
     seen: set[tuple[int, int]] = set()
@@ -94,6 +112,7 @@ def _walk(root: str, max_depth: int) -> _Scan:
             if entry is not None and entry.is_file():
                 manifest_entry = entry
                 break
+        folders.append((folder, manifest_entry is not None))
         if manifest_entry is not None:
             try:
                 mst = manifest_entry.stat()
@@ -116,7 +135,7 @@ def _walk(root: str, max_depth: int) -> _Scan:
                 continue
             if is_dir:
                 queue.append((entry.path, depth + 1))
-    return _Scan(signature, manifests, errors, racy)
+    return _Scan(signature, folders, manifests, errors, racy)
 
 
 def _unchanged(signature: list[tuple[str, tuple[int, int, int]]]) -> bool:
@@ -150,27 +169,70 @@ def _build(scan: _Scan, root: str, builtin: bool) -> Discovery:
     return Discovery(plugins, errors)
 
 
-_cache: dict[tuple[str, int, bool], tuple[list[tuple[str, tuple[int, int, int]]], Discovery]] = {}
+class _Cached:
+    __slots__ = ("scan", "result", "watcher")
+
+    def __init__(self, scan: _Scan, result: Discovery) -> None:
+        self.scan = scan
+        self.result = result
+        self.watcher: FolderWatcher | None = None
+
+    def still_valid(self) -> bool:
+        if self.watcher is not None:
+            return not self.watcher.changed()
+        if not _unchanged(self.scan.signature):
+            return False
+        # Asked twice: a long-lived process. From now on let inotify answer in one call
+        # (a one-shot CLI run never pays for importing ctypes and adding the watches).
+        self.watcher = _watch(self.scan)
+        return True
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.close()
+
+
+_CACHE_SIZE = 4
+_cache: OrderedDict[tuple[str, int, bool], _Cached] = OrderedDict()
+_lock = threading.RLock()
+
+
+def _watch(scan: _Scan) -> FolderWatcher | None:
+    """Watches a scan's folders, or ``None`` where inotify is unavailable or changes raced."""
+    try:
+        watcher = FolderWatcher(scan.folders, frozenset(MANIFEST_NAMES))
+    except OSError:
+        return None
+    if not _unchanged(scan.signature):  # changed before the watches were in place
+        watcher.close()
+        return None
+    return watcher
 
 
 def scan_plugins_dir(
     plugins_dir: str, *, max_depth: int = MAX_DEPTH, builtin: bool = False
 ) -> Discovery:
-    """Returns the plugins found in ``plugins_dir`` (cached until something changes on disk).
+    """Returns the plugins found in ``plugins_dir``, cached until something changes on disk.
 
     The returned objects are shared with the cache: treat them as read-only.
     """
     key = (plugins_dir, max_depth, builtin)
-    cached = _cache.get(key)
-    if cached is not None and _unchanged(cached[0]):
-        return cached[1]
-    scan = _walk(plugins_dir, max_depth)
-    result = _build(scan, plugins_dir, builtin)
-    if scan.racy or not scan.signature:
-        _cache.pop(key, None)
-    else:
-        _cache[key] = (scan.signature, result)
-    return result
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            if cached.still_valid():
+                _cache.move_to_end(key)
+                return cached.result
+            cached.close()
+            del _cache[key]
+        scan = _walk(plugins_dir, max_depth)
+        result = _build(scan, plugins_dir, builtin)
+        if scan.racy or not scan.signature:
+            return result
+        _cache[key] = _Cached(scan, result)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)[1].close()
+        return result
 
 
 def builtin_plugins() -> Discovery:
@@ -216,8 +278,11 @@ def generation() -> int:
 def invalidate() -> None:
     """Forgets every cached walk; called by every API that changes plugins or their state."""
     global _generation
-    _cache.clear()
-    _generation += 1
+    with _lock:
+        for cached in _cache.values():
+            cached.close()
+        _cache.clear()
+        _generation += 1
 
 
 clear_cache = invalidate

@@ -33,6 +33,15 @@ EnabledFilter = bool | Literal["all"]
 BuiltinFilter = bool | Literal["all"]
 
 
+def _disabled_names() -> set[str]:
+    plugins = _config.load_app_config().get("plugins", {})
+    return {
+        name
+        for name, settings in plugins.items()
+        if isinstance(settings, dict) and settings.get("enabled") is False
+    }
+
+
 def is_plugin_enabled(plugin: PluginDefinition | str) -> bool:
     """Whether a plugin is enabled: builtins always are; others unless disabled in config."""
     if isinstance(plugin, PluginDefinition):
@@ -59,10 +68,12 @@ def list_plugins(
     Plugins whose manifest is invalid are left out; see :func:`list_plugin_errors`.
     """
     found = discovery.all_plugins() if builtin is not False else discovery.downloaded_plugins()
+    disabled = _disabled_names() if enabled != "all" else set()
     return [
         p
         for p in found.plugins
-        if _keep(p.builtin, builtin) and _keep(is_plugin_enabled(p), enabled)
+        if _keep(p.builtin, builtin)
+        and _keep(p.builtin or p.name not in disabled, enabled)
     ]
 
 
@@ -86,12 +97,23 @@ def list_disabled_plugins() -> list[str]:
     return [p.name for p in list_plugins(enabled=False)]
 
 
-def suggest_names(name: str, candidates: Iterable[str]) -> list[str]:
-    """Close matches for a mistyped plugin name (also matches ``x`` to ``@org/x``)."""
-    candidates = list(candidates)
-    exact_tail = [c for c in candidates if c.rsplit("/", 1)[-1] == name.rsplit("/", 1)[-1]]
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
-    return list(dict.fromkeys(exact_tail + close))[:3]
+def suggest_names(name: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
+    """Close matches for a mistyped name; ``x`` also matches ``@org/x``.
+
+    Names are compared on their last segment, so a shared ``@org/`` prefix does not make
+    unrelated plugins look alike.
+    """
+    tail = name.rsplit("/", 1)[-1].lower()
+    scored = []
+    for candidate in candidates:
+        candidate_tail = candidate.rsplit("/", 1)[-1].lower()
+        score = max(
+            difflib.SequenceMatcher(None, tail, candidate_tail).ratio(),
+            difflib.SequenceMatcher(None, name.lower(), candidate.lower()).ratio() - 0.1,
+        )
+        if score >= 0.7:
+            scored.append((-score, candidate))
+    return [candidate for _, candidate in sorted(scored)[:limit]]
 
 
 def get_plugin(name: str | None = None, plugin_dir: str | None = None) -> PluginDefinition:
@@ -301,9 +323,7 @@ def create_plugin(
         if not from_files:
             manifest.setdefault("operators", ["say_hello"])
             with open(os.path.join(staging, "__init__.py"), "w", encoding="utf-8") as f:
-                f.write(
-                    _SCAFFOLD_PY.format(name=plugin_name, description=manifest["description"])
-                )
+                f.write(_SCAFFOLD_PY.format(name=plugin_name, description=manifest["description"]))
             with open(os.path.join(staging, "README.md"), "w", encoding="utf-8") as f:
                 f.write(f"# {plugin_name}\n\n{manifest['description']}\n")
         with open(os.path.join(staging, "fiftyone.yml"), "w", encoding="utf-8") as f:

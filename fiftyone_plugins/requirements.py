@@ -111,12 +111,8 @@ def check_requirement(line: str) -> RequirementCheck:
         installed = metadata.version(requirement.name)
     except metadata.PackageNotFoundError:
         return RequirementCheck(line, None, False, "not installed")
-    if requirement.specifier and not requirement.specifier.contains(
-        installed, prereleases=True
-    ):
-        return RequirementCheck(
-            line, installed, False, f"installed {installed} does not match"
-        )
+    if requirement.specifier and not requirement.specifier.contains(installed, prereleases=True):
+        return RequirementCheck(line, installed, False, f"installed {installed} does not match")
     return RequirementCheck(line, installed, True)
 
 

@@ -9,9 +9,11 @@ on stderr and the error's exit code here, in one place; ``--debug`` or
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import config as _config_cmds
 from . import delegated as _delegated_cmds
@@ -21,14 +23,37 @@ from . import plugins as _plugins_cmds
 PROG = "fiftyone-plugins"
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Measures the terminal once: argparse otherwise asks for every argument it adds."""
+
+    _width: int | None = None
+
+    def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("width") is None:
+            if _HelpFormatter._width is None:
+                import shutil
+
+                _HelpFormatter._width = shutil.get_terminal_size().columns - 2
+            kwargs["width"] = _HelpFormatter._width
+        super().__init__(prog, *args, **kwargs)
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Builds the whole command tree (cheap: no handler imports happen here)."""
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog=PROG,
         description="Manage plugins, run operators and delegated operations.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--version", dest="show_version", action="store_true", help="print the version and exit"
+    )
     groups = parser.add_subparsers(dest="command", metavar="COMMAND")
     _plugins_cmds.register(groups)
     _operators_cmds.register(groups)
@@ -43,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the CLI and returns its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.version:
+    if args.show_version:
         from .._version import __version__
 
         print(__version__)
@@ -54,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         target.print_help()
         return 0 if args.command is None else 2
     debug = args.debug or os.environ.get("FIFTYONE_PLUGINS_DEBUG", "") not in ("", "0")
+    _setup_logging(debug)
     from ..errors import FiftyOnePluginsError
 
     try:
@@ -71,6 +97,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     sys.stdout.flush()
     return int(code or 0)
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if record.levelno >= logging.WARNING:
+            return f"{record.levelname.lower()}: {message}"
+        return message
+
+
+def _setup_logging(debug: bool) -> None:
+    """Sends the library's log records to stderr, once, unless the host configured logging."""
+    logger = logging.getLogger("fiftyone_plugins")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
 def run() -> None:

@@ -36,9 +36,7 @@ def _add_commands(sub: Any, toplevel: bool = False) -> None:
     state.add_argument("-e", "--enabled", action="store_true", help="only enabled plugins")
     state.add_argument("-d", "--disabled", action="store_true", help="only disabled plugins")
     builtin = p.add_mutually_exclusive_group()
-    builtin.add_argument(
-        "-b", "--builtins-only", action="store_true", help="only builtin plugins"
-    )
+    builtin.add_argument("-b", "--builtins-only", action="store_true", help="only builtin plugins")
     builtin.add_argument(
         "-c", "--no-builtins", action="store_true", help="leave builtin plugins out"
     )
@@ -129,6 +127,9 @@ def _list(args: argparse.Namespace) -> int:
         wanted = set(args.tags)
         plugins = [p for p in plugins if wanted.intersection(p.tags)]
     errors = [] if args.builtins_only else management.list_plugin_errors()
+    for plugin in plugins:
+        for warning in plugin.warnings:
+            print(f"warning: {plugin.manifest_path}: {warning}", file=sys.stderr)
     if args.names_only:
         for plugin in plugins:
             print(plugin.name)
