@@ -169,22 +169,29 @@ def _build(scan: _Scan, root: str, builtin: bool) -> Discovery:
     return Discovery(plugins, errors)
 
 
+#: validations by stamps before a cached walk is handed to inotify
+_ARM_AFTER = 3
+
+
 class _Cached:
-    __slots__ = ("scan", "result", "watcher")
+    __slots__ = ("scan", "result", "watcher", "checks")
 
     def __init__(self, scan: _Scan, result: Discovery) -> None:
         self.scan = scan
         self.result = result
         self.watcher: FolderWatcher | None = None
+        self.checks = 0
 
     def still_valid(self) -> bool:
         if self.watcher is not None:
             return not self.watcher.changed()
         if not _unchanged(self.scan.signature):
             return False
-        # Asked twice: a long-lived process. From now on let inotify answer in one call
-        # (a one-shot CLI run never pays for importing ctypes and adding the watches).
-        self.watcher = _watch(self.scan)
+        self.checks += 1
+        if self.checks >= _ARM_AFTER:
+            # Asked repeatedly: a long-lived process. From now on inotify answers in one
+            # call; a one-shot CLI run never pays for importing ctypes and adding watches.
+            self.watcher = _watch(self.scan)
         return True
 
     def close(self) -> None:
