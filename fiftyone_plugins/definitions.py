@@ -199,7 +199,7 @@ class PluginDefinition:
         self.manifest = dict(manifest)
         self.builtin = builtin
         self.plugins_dir = plugins_dir
-        self.name: str = name
+        self.name: str = str(name)
         self.label: str | None = _check_optional_str(manifest, "label", path)
         self.author: str | None = _check_optional_str(manifest, "author", path)
         self.url: str | None = _check_optional_str(manifest, "url", path)

@@ -66,6 +66,8 @@ def _with_suggestions(message: str, suggestions: Sequence[str], fallback: str = 
 class ConfigError(FiftyOnePluginsError):
     """A config file is unreadable or holds invalid values."""
 
+    path: str | None
+
     def __init__(self, message: str, path: str | None = None) -> None:
         super().__init__(message, path=path)
 
@@ -76,12 +78,16 @@ class ConfigError(FiftyOnePluginsError):
 class PluginError(FiftyOnePluginsError):
     """An error about one plugin."""
 
+    name: str | None
+
     def __init__(self, message: str, name: str | None = None, **context: Any) -> None:
         super().__init__(message, name=name, **context)
 
 
 class PluginNotFoundError(PluginError):
     """No plugin with the given name (or directory) exists."""
+
+    suggestions: list[str]
 
     exit_code = 2
 
@@ -115,6 +121,8 @@ class BuiltinPluginError(PluginError):
 class PluginLoadError(PluginError):
     """Importing a plugin's Python entry point failed."""
 
+    missing_module: str | None
+
     def __init__(
         self, message: str, name: str | None = None, missing_module: str | None = None
     ) -> None:
@@ -130,6 +138,8 @@ class RequirementsError(PluginError):
 
 class DownloadError(FiftyOnePluginsError):
     """Fetching or installing plugins from a URL, repository or archive failed."""
+
+    url: str | None
 
     def __init__(self, message: str, url: str | None = None, **context: Any) -> None:
         super().__init__(message, url=url, **context)
@@ -154,6 +164,8 @@ class NotAnArchiveError(DownloadError):
 class UnsafeArchiveError(DownloadError):
     """An archive entry would escape its target or exceeds the configured limits."""
 
+    entry: str | None
+
     def __init__(self, message: str, entry: str | None = None, url: str | None = None) -> None:
         super().__init__(message, url=url, entry=entry)
 
@@ -168,12 +180,16 @@ class NoPluginsFoundError(DownloadError):
 class OperatorError(FiftyOnePluginsError):
     """An error about one operator."""
 
+    uri: str | None
+
     def __init__(self, message: str, uri: str | None = None, **context: Any) -> None:
         super().__init__(message, uri=uri, **context)
 
 
 class OperatorNotFoundError(OperatorError):
     """No operator with the given URI is registered."""
+
+    suggestions: list[str]
 
     exit_code = 2
 
@@ -195,6 +211,8 @@ class ValidationError(OperatorError):
     ``errors`` holds one ``(path, reason)`` pair per bad parameter.
     """
 
+    errors: list[tuple[str, str]]
+
     def __init__(self, errors: Sequence[tuple[str, str]], uri: str | None = None) -> None:
         lines = [f"Validation error. Path: {path}. Reason: {reason}" for path, reason in errors]
         super().__init__("\n".join(lines) or "Validation error", uri=uri, errors=list(errors))
@@ -213,6 +231,8 @@ class ExecutionTimeoutError(ExecutionError):
 
 class DelegatedOperationError(FiftyOnePluginsError):
     """An error about delegated operations."""
+
+    op_id: str | None
 
     def __init__(self, message: str, op_id: str | None = None, **context: Any) -> None:
         super().__init__(message, op_id=op_id, **context)

@@ -26,15 +26,15 @@ PROG = "fiftyone-plugins"
 class _HelpFormatter(argparse.HelpFormatter):
     """Measures the terminal once: argparse otherwise asks for every argument it adds."""
 
-    _width: int | None = None
+    _measured_width: int | None = None
 
     def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
         if kwargs.get("width") is None:
-            if _HelpFormatter._width is None:
+            if _HelpFormatter._measured_width is None:
                 import shutil
 
-                _HelpFormatter._width = shutil.get_terminal_size().columns - 2
-            kwargs["width"] = _HelpFormatter._width
+                _HelpFormatter._measured_width = shutil.get_terminal_size().columns - 2
+            kwargs["width"] = _HelpFormatter._measured_width
         super().__init__(prog, *args, **kwargs)
 
 

@@ -6,6 +6,7 @@ import argparse
 import fnmatch
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ._output import check, print_key_values, print_table
@@ -262,11 +263,12 @@ def _bulk(args: argparse.Namespace) -> int:
         names = args.names
     else:
         raise FiftyOnePluginsError(f"give plugin name(s) to {args.verb}, or --all")
-    action = {
+    actions: dict[str, Callable[[str], Any]] = {
         "enable": management.enable_plugin,
         "disable": management.disable_plugin,
         "delete": management.delete_plugin,
-    }[args.verb]
+    }
+    action = actions[args.verb]
     past = {"enable": "Enabled", "disable": "Disabled", "delete": "Deleted"}[args.verb]
     failures = 0
     for name in names:
