@@ -61,4 +61,9 @@ def env(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setenv("FIFTYONE_APP_CONFIG_PATH", str(app_config_path))
     monkeypatch.setenv("FIFTYONE_PLUGINS_DIR", str(plugins_dir))
     monkeypatch.setenv("FIFTYONE_DELEGATED_OPERATION_STORE", "memory://")
+    from fiftyone_plugins import discovery
+    from fiftyone_plugins.operators.stores import clear_cache
+
+    clear_cache()  # memory:// is one store per process: start every test empty
+    discovery.invalidate()
     return Env(root, plugins_dir, config_path, app_config_path)

@@ -1,0 +1,169 @@
+"""The store interface: a flat list of small methods every backend implements as a peer.
+
+A store keeps two things: delegated-operation records (:class:`DelegatedOperationDoc`) and the
+key-value entries behind ``ctx.store(name)``. It knows nothing about operators or workers; the
+service (:mod:`fiftyone_plugins.operators.delegated`) builds the state machine on top of two
+atomic primitives every backend must provide:
+
+- :meth:`DelegatedOperationStore.update` with preconditions (compare-and-set on the run state,
+  the worker and the lease), so no update can overwrite a terminal state or a newer claim;
+- :meth:`DelegatedOperationStore.claim_next`, which moves the oldest claimable queued operation
+  to ``running`` for one worker, so two workers never get the same operation.
+
+Values crossing the store are JSON only; nothing is ever pickled.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .records import DelegatedOperationDoc, ExecutionRunState, SortField
+
+
+@dataclasses.dataclass(frozen=True)
+class OperationQuery:
+    """Which operations to find and in what order.
+
+    Each filter left as ``None`` matches everything; a tuple matches any of its values.
+    ``match`` is a case-insensitive substring of the operator URI or the label. Ties in the sort
+    order keep insertion order (reversed with ``reverse``).
+    """
+
+    ids: tuple[str, ...] | None = None
+    run_states: tuple[ExecutionRunState, ...] | None = None
+    operators: tuple[str, ...] | None = None
+    dataset_names: tuple[str, ...] | None = None
+    dataset_ids: tuple[str, ...] | None = None
+    delegation_targets: tuple[str | None, ...] | None = None
+    pinned: bool | None = None
+    match: str | None = None
+    sort_by: SortField = SortField.QUEUED_AT
+    reverse: bool = False
+    limit: int | None = None
+    skip: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class KVScope:
+    """Where an execution-store key lives: a named store of one plugin, optionally per dataset."""
+
+    store_name: str
+    plugin_name: str
+    dataset_id: str | None = None
+
+
+class DelegatedOperationStore(abc.ABC):
+    """Persists delegated operations and execution-store entries.
+
+    Implementations are peers (memory, SQLite, MongoDB, or a custom class named by a dotted
+    path) and must be safe to use from several threads; the SQLite and MongoDB ones are also
+    safe across processes. Every method that takes an id expects a valid 24-hex id (the service
+    validates ids before calling).
+    """
+
+    #: a short name for logs and error messages, e.g. the file or database
+    description: str = ""
+
+    # -- operations ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
+        """Stores a new operation and returns it with its ``id`` assigned."""
+
+    @abc.abstractmethod
+    def get(self, op_id: str) -> DelegatedOperationDoc | None:
+        """The operation with this id, or None."""
+
+    @abc.abstractmethod
+    def find(self, query: OperationQuery) -> list[DelegatedOperationDoc]:
+        """The operations matching ``query``, sorted, skipped and limited as it says."""
+
+    @abc.abstractmethod
+    def count(self, query: OperationQuery) -> int:
+        """How many operations match ``query``'s filters (sort and paging are ignored)."""
+
+    @abc.abstractmethod
+    def update(
+        self,
+        op_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_states: Sequence[ExecutionRunState] | None = None,
+        expected_worker: str | None = None,
+        expected_lease: _dt.datetime | None = None,
+    ) -> DelegatedOperationDoc | None:
+        """Applies ``changes`` atomically if the preconditions hold; returns the new record.
+
+        Returns None when the operation does not exist or a precondition failed: its run state
+        is not in ``expected_states``, its ``worker_id`` is not ``expected_worker``, or its
+        ``lease_expires_at`` is not ``expected_lease`` (each checked only when given).
+        ``updated_at`` is set to now unless ``changes`` sets it.
+        """
+
+    @abc.abstractmethod
+    def claim_next(
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        *,
+        delegation_target: str | None = None,
+        operators: Sequence[str] | None = None,
+    ) -> DelegatedOperationDoc | None:
+        """Atomically moves the oldest queued operation to ``running`` for ``worker_id``.
+
+        Sets ``started_at``, ``worker_id``, ``lease_expires_at = now + lease_seconds`` and
+        increments ``attempts``. ``delegation_target`` and ``operators`` restrict which
+        operations may be claimed (None: any). Returns None when nothing is claimable.
+        """
+
+    @abc.abstractmethod
+    def renew_lease(self, op_id: str, worker_id: str, lease_seconds: float) -> bool:
+        """Extends the lease of a running operation held by ``worker_id``; False if it lost it."""
+
+    @abc.abstractmethod
+    def find_expired_leases(
+        self, now: _dt.datetime, limit: int = 100
+    ) -> list[DelegatedOperationDoc]:
+        """Running operations whose lease ended before ``now``, oldest lease first."""
+
+    @abc.abstractmethod
+    def delete(
+        self, op_id: str, *, expected_states: Sequence[ExecutionRunState] | None = None
+    ) -> bool:
+        """Deletes one operation if its run state is in ``expected_states`` (when given)."""
+
+    # -- execution store (key-value) -------------------------------------------------------------
+
+    @abc.abstractmethod
+    def kv_get(self, scope: KVScope, key: str, now: _dt.datetime) -> tuple[bool, Any]:
+        """``(True, value)`` for a key that exists and has not expired, else ``(False, None)``."""
+
+    @abc.abstractmethod
+    def kv_set(
+        self, scope: KVScope, key: str, value: Any, expires_at: _dt.datetime | None
+    ) -> None:
+        """Creates or replaces a key; ``value`` is JSON-ready; None ``expires_at`` = forever."""
+
+    @abc.abstractmethod
+    def kv_delete(self, scope: KVScope, key: str) -> bool:
+        """Removes a key; True if it existed (expired keys count as absent)."""
+
+    @abc.abstractmethod
+    def kv_keys(self, scope: KVScope, now: _dt.datetime) -> list[str]:
+        """The unexpired keys of a scope, sorted."""
+
+    @abc.abstractmethod
+    def kv_clear(self, scope: KVScope) -> int:
+        """Removes every key of a scope; returns how many there were."""
+
+    # -- lifetime --------------------------------------------------------------------------------
+
+    def close(self) -> None:  # noqa: B027 - optional for backends with nothing to release
+        """Releases connections; the store may reopen them lazily if used again."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.description!r})"

@@ -1,0 +1,351 @@
+"""The MongoDB store: one queue shared by workers on many machines.
+
+The connection comes from ``mongoengine`` (the ``[mongo]`` extra, imported only here and only
+when this store is used); queries run on the underlying collections so that every
+read-modify-write is a single ``find_one_and_update`` with its preconditions in the filter:
+that is what makes claims and state changes atomic across processes and machines.
+
+Ids are ObjectIds; datetimes are BSON dates (millisecond precision, which is what every store
+keeps); the opaque JSON parts of a record (``context``, ``result``, ``metadata``) and the
+execution-store values are stored as JSON text, so they round-trip exactly whatever keys or
+numbers they hold. The database is the URI's path (``mongodb://host/mydb``), by default
+``fiftyone_plugins``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import itertools
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import mongoengine
+import pymongo
+import pymongo.errors
+from bson import ObjectId
+
+from ...errors import StoreError
+from .base import DelegatedOperationStore, KVScope, OperationQuery
+from .records import (
+    DelegatedOperationDoc,
+    ExecutionRunState,
+    json_copy,
+    normalize_changes,
+    utcnow,
+)
+
+DEFAULT_DATABASE = "fiftyone_plugins"
+_JSON_FIELDS = ("context", "result", "metadata")
+_aliases = itertools.count()
+
+
+def database_from_uri(uri: str) -> str:
+    """The database named by the URI's path, or :data:`DEFAULT_DATABASE`."""
+    path = urlsplit(uri).path.strip("/")
+    return path or DEFAULT_DATABASE
+
+
+def _to_mongo(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Record fields (normalized) → BSON-ready values."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in _JSON_FIELDS:
+            value = json.dumps(value)
+        elif isinstance(value, ExecutionRunState):
+            value = value.value
+        elif name == "progress" and value is not None:
+            value = value.to_dict()
+        out[name] = value
+    return out
+
+
+def _from_mongo(raw: Mapping[str, Any]) -> DelegatedOperationDoc:
+    data = dict(raw)
+    data["id"] = str(data.pop("_id"))
+    for name in _JSON_FIELDS:
+        if isinstance(data.get(name), str):
+            data[name] = json.loads(data[name])
+    return DelegatedOperationDoc.from_dict(data)
+
+
+class MongoStore(DelegatedOperationStore):
+    """Operations in ``<db>.delegated_operations``, entries in ``<db>.execution_store``."""
+
+    def __init__(self, uri: str, database: str | None = None) -> None:
+        self.uri = uri
+        self.database = database or database_from_uri(uri)
+        self.description = f"{self._redacted(uri)} (database {self.database})"
+        self._lock = threading.Lock()
+        self._db: Any = None
+        self._alias: str | None = None
+        self._pid: int | None = None
+
+    @staticmethod
+    def _redacted(uri: str) -> str:
+        return re.sub(r"//[^@/]*@", "//***@", uri)
+
+    # -- connection and errors -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except pymongo.errors.PyMongoError as e:
+            raise StoreError(
+                f"The delegated-operation store {self.description} failed: {e}"
+            ) from e
+
+    def _collections(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._db is None or self._pid != os.getpid():
+                alias = f"fiftyone_plugins_store_{os.getpid()}_{next(_aliases)}"
+                options: dict[str, Any] = {"tz_aware": True, "uuidRepresentation": "standard"}
+                if "appname" not in self.uri.lower():
+                    # per process, so a forked child never reuses its parent's client
+                    options["appname"] = f"fiftyone_plugins:{os.getpid()}"
+                if "serverselectiontimeoutms" not in self.uri.lower():
+                    options["serverSelectionTimeoutMS"] = 10_000
+                with self._errors():
+                    mongoengine.connect(db=self.database, alias=alias, host=self.uri, **options)
+                    db = mongoengine.connection.get_db(alias)
+                    ops, kv = db["delegated_operations"], db["execution_store"]
+                    ops.create_index([("run_state", 1), ("queued_at", 1), ("_id", 1)])
+                    ops.create_index([("run_state", 1), ("lease_expires_at", 1)])
+                    kv.create_index(
+                        [("plugin_name", 1), ("store_name", 1), ("dataset_id", 1), ("key", 1)],
+                        unique=True,
+                    )
+                    kv.create_index("expires_at", expireAfterSeconds=0)
+                self._db, self._alias, self._pid = db, alias, os.getpid()
+            return self._db["delegated_operations"], self._db["execution_store"]
+
+    @property
+    def _ops(self) -> Any:
+        return self._collections()[0]
+
+    @property
+    def _kv(self) -> Any:
+        return self._collections()[1]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._alias is not None and self._pid == os.getpid():
+                with contextlib.suppress(Exception):
+                    mongoengine.disconnect(alias=self._alias)
+            self._db = self._alias = None
+
+    def drop(self) -> None:
+        """Drops this store's database (used by tests)."""
+        with self._errors():
+            self._ops.database.client.drop_database(self.database)
+
+    # -- operations ------------------------------------------------------------------------------
+
+    def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
+        new = doc.copy()
+        oid = ObjectId(new.id) if new.id else ObjectId()
+        new.id = str(oid)
+        data = _to_mongo(normalize_changes({k: v for k, v in vars(new).items() if k != "id"}))
+        data["_id"] = oid
+        with self._errors():
+            try:
+                self._ops.insert_one(data)
+            except pymongo.errors.DuplicateKeyError as e:
+                raise ValueError(f"An operation with id {new.id} already exists") from e
+        return new
+
+    def get(self, op_id: str) -> DelegatedOperationDoc | None:
+        with self._errors():
+            raw = self._ops.find_one({"_id": ObjectId(op_id)})
+        return None if raw is None else _from_mongo(raw)
+
+    @staticmethod
+    def _filter(q: OperationQuery) -> dict[str, Any]:
+        spec: dict[str, Any] = {}
+        if q.ids is not None:
+            spec["_id"] = {"$in": [ObjectId(i) for i in q.ids]}
+        if q.run_states is not None:
+            spec["run_state"] = {"$in": [s.value for s in q.run_states]}
+        for field, values in (
+            ("operator", q.operators),
+            ("dataset_name", q.dataset_names),
+            ("dataset_id", q.dataset_ids),
+            ("delegation_target", q.delegation_targets),
+        ):
+            if values is not None:
+                spec[field] = {"$in": list(values)}
+        if q.pinned is not None:
+            spec["pinned"] = q.pinned
+        if q.match:
+            pattern = {"$regex": re.escape(q.match), "$options": "i"}
+            spec["$or"] = [{"operator": pattern}, {"label": pattern}]
+        return spec
+
+    def find(self, query: OperationQuery) -> list[DelegatedOperationDoc]:
+        direction = pymongo.DESCENDING if query.reverse else pymongo.ASCENDING
+        with self._errors():
+            cursor = self._ops.find(
+                self._filter(query),
+                sort=[(query.sort_by.value, direction), ("_id", direction)],
+                skip=query.skip,
+                limit=query.limit or 0,
+            )
+            return [_from_mongo(raw) for raw in cursor]
+
+    def count(self, query: OperationQuery) -> int:
+        with self._errors():
+            return int(self._ops.count_documents(self._filter(query)))
+
+    def update(
+        self,
+        op_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_states: Sequence[ExecutionRunState] | None = None,
+        expected_worker: str | None = None,
+        expected_lease: _dt.datetime | None = None,
+    ) -> DelegatedOperationDoc | None:
+        values = normalize_changes(changes)
+        values.setdefault("updated_at", utcnow())
+        if "result" in values:
+            values["result"] = json_copy(values["result"], "operation result")
+        spec: dict[str, Any] = {"_id": ObjectId(op_id)}
+        if expected_states is not None:
+            spec["run_state"] = {"$in": [s.value for s in expected_states]}
+        if expected_worker is not None:
+            spec["worker_id"] = expected_worker
+        if expected_lease is not None:
+            spec["lease_expires_at"] = expected_lease
+        with self._errors():
+            raw = self._ops.find_one_and_update(
+                spec,
+                {"$set": _to_mongo(values)},
+                return_document=pymongo.ReturnDocument.AFTER,
+            )
+        return None if raw is None else _from_mongo(raw)
+
+    def claim_next(
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        *,
+        delegation_target: str | None = None,
+        operators: Sequence[str] | None = None,
+    ) -> DelegatedOperationDoc | None:
+        spec: dict[str, Any] = {"run_state": ExecutionRunState.QUEUED.value}
+        if delegation_target is not None:
+            spec["delegation_target"] = delegation_target
+        if operators is not None:
+            spec["operator"] = {"$in": list(operators)}
+        now = utcnow()
+        with self._errors():
+            raw = self._ops.find_one_and_update(
+                spec,
+                {
+                    "$set": {
+                        "run_state": ExecutionRunState.RUNNING.value,
+                        "worker_id": worker_id,
+                        "started_at": now,
+                        "updated_at": now,
+                        "lease_expires_at": now + _dt.timedelta(seconds=lease_seconds),
+                    },
+                    "$inc": {"attempts": 1},
+                },
+                sort=[("queued_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)],
+                return_document=pymongo.ReturnDocument.AFTER,
+            )
+        return None if raw is None else _from_mongo(raw)
+
+    def renew_lease(self, op_id: str, worker_id: str, lease_seconds: float) -> bool:
+        now = utcnow()
+        with self._errors():
+            result = self._ops.update_one(
+                {
+                    "_id": ObjectId(op_id),
+                    "run_state": ExecutionRunState.RUNNING.value,
+                    "worker_id": worker_id,
+                },
+                {
+                    "$set": {
+                        "lease_expires_at": now + _dt.timedelta(seconds=lease_seconds),
+                        "updated_at": now,
+                    }
+                },
+            )
+        return bool(result.matched_count)
+
+    def find_expired_leases(
+        self, now: _dt.datetime, limit: int = 100
+    ) -> list[DelegatedOperationDoc]:
+        with self._errors():
+            cursor = self._ops.find(
+                {
+                    "run_state": ExecutionRunState.RUNNING.value,
+                    "lease_expires_at": {"$ne": None, "$lt": now},
+                },
+                sort=[("lease_expires_at", pymongo.ASCENDING)],
+                limit=limit,
+            )
+            return [_from_mongo(raw) for raw in cursor]
+
+    def delete(
+        self, op_id: str, *, expected_states: Sequence[ExecutionRunState] | None = None
+    ) -> bool:
+        spec: dict[str, Any] = {"_id": ObjectId(op_id)}
+        if expected_states is not None:
+            spec["run_state"] = {"$in": [s.value for s in expected_states]}
+        with self._errors():
+            return bool(self._ops.delete_one(spec).deleted_count)
+
+    # -- execution store -------------------------------------------------------------------------
+
+    @staticmethod
+    def _scope(scope: KVScope) -> dict[str, Any]:
+        return {
+            "plugin_name": scope.plugin_name,
+            "store_name": scope.store_name,
+            "dataset_id": scope.dataset_id or "",
+        }
+
+    @staticmethod
+    def _alive(now: _dt.datetime) -> dict[str, Any]:
+        return {"$or": [{"expires_at": None}, {"expires_at": {"$gt": now}}]}
+
+    def kv_get(self, scope: KVScope, key: str, now: _dt.datetime) -> tuple[bool, Any]:
+        with self._errors():
+            raw = self._kv.find_one({**self._scope(scope), "key": key, **self._alive(now)})
+        return (False, None) if raw is None else (True, json.loads(raw["value"]))
+
+    def kv_set(
+        self, scope: KVScope, key: str, value: Any, expires_at: _dt.datetime | None
+    ) -> None:
+        text = json.dumps(value)
+        with self._errors():
+            self._kv.update_one(
+                {**self._scope(scope), "key": key},
+                {"$set": {"value": text, "expires_at": expires_at, "updated_at": utcnow()}},
+                upsert=True,
+            )
+
+    def kv_delete(self, scope: KVScope, key: str) -> bool:
+        with self._errors():
+            raw = self._kv.find_one_and_delete({**self._scope(scope), "key": key})
+        if raw is None:
+            return False
+        expires = raw.get("expires_at")
+        return expires is None or expires > utcnow()
+
+    def kv_keys(self, scope: KVScope, now: _dt.datetime) -> list[str]:
+        with self._errors():
+            cursor = self._kv.find({**self._scope(scope), **self._alive(now)}, {"key": 1})
+            return sorted(raw["key"] for raw in cursor)
+
+    def kv_clear(self, scope: KVScope) -> int:
+        with self._errors():
+            return int(self._kv.delete_many(self._scope(scope)).deleted_count)

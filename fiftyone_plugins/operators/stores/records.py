@@ -1,0 +1,366 @@
+"""The delegated-operation record, its run states and the helpers every store shares.
+
+A record is plain data: JSON-ready through :meth:`DelegatedOperationDoc.to_dict` and rebuilt by
+:meth:`DelegatedOperationDoc.from_dict`, which ignores unknown keys and fills missing ones with
+defaults, so records written by an older (or newer) version of the library still load.
+
+The run states form one state machine (see :data:`TRANSITIONS`)::
+
+    queued ──► scheduled ──► running ──► completed
+      │  ▲         │           │  │
+      │  └─────────┘           │  └────► failed
+      │  ◄──── release/requeue ┘
+      └────────────────────────────────► failed     (fail from queued or scheduled)
+
+``completed`` and ``failed`` are terminal: no update may leave them; rerunning creates a new
+operation. Stores enforce this atomically through the ``expected_states`` precondition of
+:meth:`~fiftyone_plugins.operators.stores.base.DelegatedOperationStore.update`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import enum
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ...errors import OperationNotFoundError
+
+
+class ExecutionRunState(str, enum.Enum):
+    """The run state of a delegated operation."""
+
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, value: str | ExecutionRunState) -> ExecutionRunState:
+        """Accepts ``"COMPLETED"``, ``"completed"`` or a member; anything else is a ValueError."""
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            choices = ", ".join(s.value for s in cls)
+            raise ValueError(f"Unknown run state {value!r}; expected one of {choices}") from None
+
+
+TERMINAL_STATES = frozenset({ExecutionRunState.COMPLETED, ExecutionRunState.FAILED})
+
+#: The allowed moves of the state machine: ``state -> states it may move to``.
+TRANSITIONS: Mapping[ExecutionRunState, frozenset[ExecutionRunState]] = {
+    ExecutionRunState.QUEUED: frozenset(
+        {ExecutionRunState.SCHEDULED, ExecutionRunState.RUNNING, ExecutionRunState.FAILED}
+    ),
+    ExecutionRunState.SCHEDULED: frozenset(
+        {ExecutionRunState.QUEUED, ExecutionRunState.RUNNING, ExecutionRunState.FAILED}
+    ),
+    ExecutionRunState.RUNNING: frozenset(
+        {ExecutionRunState.COMPLETED, ExecutionRunState.FAILED, ExecutionRunState.QUEUED}
+    ),
+    ExecutionRunState.COMPLETED: frozenset(),
+    ExecutionRunState.FAILED: frozenset(),
+}
+
+
+def sources_of(target: ExecutionRunState) -> frozenset[ExecutionRunState]:
+    """The states from which ``target`` may be reached."""
+    return frozenset(s for s, targets in TRANSITIONS.items() if target in targets)
+
+
+class SortField(str, enum.Enum):
+    """The fields operations can be listed by."""
+
+    QUEUED_AT = "queued_at"
+    SCHEDULED_AT = "scheduled_at"
+    STARTED_AT = "started_at"
+    COMPLETED_AT = "completed_at"
+    FAILED_AT = "failed_at"
+    UPDATED_AT = "updated_at"
+    OPERATOR = "operator"
+
+    @classmethod
+    def parse(cls, value: str | SortField) -> SortField:
+        """Accepts ``"COMPLETED_AT"``, ``"completed_at"`` or a member."""
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            choices = ", ".join(s.value for s in cls)
+            raise ValueError(f"Unknown sort field {value!r}; expected one of {choices}") from None
+
+
+# -- ids and times -------------------------------------------------------------------------------
+
+_ID_RE = re.compile(r"^[0-9a-f]{24}$")
+_id_lock = threading.Lock()
+_id_state: dict[str, Any] = {"pid": None, "random": b"", "counter": 0}
+
+
+def new_id() -> str:
+    """A new 24-hex id laid out like a MongoDB ObjectId (seconds, per-process random, counter).
+
+    Every backend uses this format, so ids look the same whatever the store and sort roughly
+    by creation time.
+    """
+    with _id_lock:
+        if _id_state["pid"] != os.getpid():
+            _id_state.update(
+                pid=os.getpid(),
+                random=os.urandom(5),
+                counter=int.from_bytes(os.urandom(3), "big"),
+            )
+        _id_state["counter"] = (_id_state["counter"] + 1) % 0xFFFFFF
+        counter = _id_state["counter"]
+        rand = _id_state["random"]
+    seconds = int(time.time()) & 0xFFFFFFFF
+    return (seconds.to_bytes(4, "big") + rand + counter.to_bytes(3, "big")).hex()
+
+
+def validate_id(op_id: Any) -> str:
+    """Returns ``op_id`` normalized, or raises :class:`OperationNotFoundError` if malformed."""
+    text = str(op_id).strip().lower() if op_id is not None else ""
+    if not _ID_RE.match(text):
+        raise OperationNotFoundError(
+            f"Invalid operation id {op_id!r}: expected 24 hexadecimal characters",
+            op_id=None if op_id is None else str(op_id),
+        )
+    return text
+
+
+def utcnow() -> _dt.datetime:
+    """The current UTC time, timezone-aware and truncated to milliseconds.
+
+    Milliseconds are what MongoDB keeps, so every backend round-trips timestamps exactly.
+    """
+    now = _dt.datetime.now(_dt.timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def to_datetime(value: Any) -> _dt.datetime | None:
+    """Parses an ISO string, epoch number or datetime into an aware UTC datetime (or None)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, _dt.datetime):
+        dt = value
+    elif isinstance(value, (int, float)):
+        dt = _dt.datetime.fromtimestamp(value, _dt.timezone.utc)
+    else:
+        text = str(value).strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        dt = _dt.datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=_dt.timezone.utc)
+    dt = dt.astimezone(_dt.timezone.utc)
+    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+
+
+def format_datetime(value: _dt.datetime | None) -> str | None:
+    """A fixed-width ISO string (sorts like the time it names), or None."""
+    if value is None:
+        return None
+    return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def json_copy(value: Any, what: str = "value") -> Any:
+    """A deep copy through JSON; a value JSON cannot hold is a clear ``TypeError``."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"The {what} must be JSON-serializable: {e}") from None
+
+
+# -- the record ----------------------------------------------------------------------------------
+
+DATETIME_FIELDS = (
+    "queued_at",
+    "scheduled_at",
+    "started_at",
+    "completed_at",
+    "failed_at",
+    "updated_at",
+    "lease_expires_at",
+)
+
+
+@dataclasses.dataclass
+class ExecutionProgress:
+    """How far a running operation got: a fraction in ``[0, 1]`` (or None) and a label."""
+
+    progress: float | None = None
+    label: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"progress": self.progress, "label": self.label}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ExecutionProgress | None:
+        if data is None:
+            return None
+        if isinstance(data, ExecutionProgress):
+            return data
+        if isinstance(data, (int, float)):
+            return cls(progress=float(data))
+        progress = data.get("progress")
+        return cls(
+            progress=None if progress is None else float(progress),
+            label=data.get("label"),
+        )
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.progress is None else int(round(self.progress * 100))
+
+
+@dataclasses.dataclass
+class DelegatedOperationDoc:
+    """One delegated operation as stored: what to run, on what, and how it went.
+
+    ``context`` is the serialized request (params, dataset, view, ...), opaque to the store and
+    never holding secrets. ``result`` is the operator's JSON-ready return value; ``error`` and
+    ``error_trace`` the failure message and traceback.
+    """
+
+    operator: str
+    id: str | None = None
+    label: str | None = None
+    delegation_target: str | None = None
+    dataset_id: str | None = None
+    dataset_name: str | None = None
+    context: dict[str, Any] = dataclasses.field(default_factory=dict)
+    run_state: ExecutionRunState = ExecutionRunState.QUEUED
+    queued_at: _dt.datetime | None = None
+    scheduled_at: _dt.datetime | None = None
+    started_at: _dt.datetime | None = None
+    completed_at: _dt.datetime | None = None
+    failed_at: _dt.datetime | None = None
+    updated_at: _dt.datetime | None = None
+    worker_id: str | None = None
+    lease_expires_at: _dt.datetime | None = None
+    attempts: int = 0
+    progress: ExecutionProgress | None = None
+    result: Any = None
+    error: str | None = None
+    error_trace: str | None = None
+    pinned: bool = False
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    # FiftyOne names, so code written against it reads the same
+    @property
+    def status(self) -> ExecutionRunState:
+        return self.run_state
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.run_state in TERMINAL_STATES
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: datetimes as ISO strings, the run state as its value."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in DATETIME_FIELDS:
+                value = format_datetime(value)
+            elif f.name == "run_state":
+                value = ExecutionRunState.parse(value).value
+            elif f.name == "progress":
+                value = None if value is None else value.to_dict()
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DelegatedOperationDoc:
+        """Rebuilds a record; unknown keys are ignored and missing ones get defaults."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
+        if values.get("id") is None and data.get("_id") is not None:
+            values["id"] = str(data["_id"])
+        values.setdefault("operator", "")
+        for name in DATETIME_FIELDS:
+            if name in values:
+                values[name] = to_datetime(values[name])
+        state = values.get("run_state")
+        values["run_state"] = (
+            ExecutionRunState.QUEUED if state is None else ExecutionRunState.parse(state)
+        )
+        values["progress"] = ExecutionProgress.from_dict(values.get("progress"))
+        values["context"] = dict(values.get("context") or {})
+        values["metadata"] = dict(values.get("metadata") or {})
+        values["attempts"] = int(values.get("attempts") or 0)
+        values["pinned"] = bool(values.get("pinned", False))
+        if values.get("id") is not None:
+            values["id"] = str(values["id"])
+        return cls(**values)
+
+    def copy(self) -> DelegatedOperationDoc:
+        return DelegatedOperationDoc.from_dict(json_copy(self.to_dict(), "operation record"))
+
+
+#: The fields an update may change (``id`` never changes).
+UPDATABLE_FIELDS = frozenset(f.name for f in dataclasses.fields(DelegatedOperationDoc)) - {"id"}
+
+
+def normalize_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Checks an update's field names and coerces its values to the record's types."""
+    unknown = set(changes) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Unknown operation field(s): {', '.join(sorted(unknown))}")
+    out = dict(changes)
+    for name in DATETIME_FIELDS:
+        if name in out:
+            out[name] = to_datetime(out[name])
+    if "run_state" in out:
+        out["run_state"] = ExecutionRunState.parse(out["run_state"])
+    if "progress" in out:
+        out["progress"] = ExecutionProgress.from_dict(out["progress"])
+    return out
+
+
+def apply_changes(doc: DelegatedOperationDoc, changes: Mapping[str, Any]) -> DelegatedOperationDoc:
+    """A copy of ``doc`` with (already normalized) ``changes`` applied."""
+    return dataclasses.replace(doc.copy(), **changes)
+
+
+def matches_text(doc: DelegatedOperationDoc, text: str) -> bool:
+    """The ``match`` filter: case-insensitive substring of the operator URI or the label."""
+    needle = text.lower()
+    return needle in (doc.operator or "").lower() or needle in (doc.label or "").lower()
+
+
+def states_tuple(
+    states: ExecutionRunState | str | Iterable[ExecutionRunState | str] | None,
+) -> tuple[ExecutionRunState, ...] | None:
+    """Normalizes one state, several states or None into a tuple (or None: any state)."""
+    if states is None:
+        return None
+    if isinstance(states, (str, ExecutionRunState)):
+        return (ExecutionRunState.parse(states),)
+    return tuple(ExecutionRunState.parse(s) for s in states)
+
+
+__all__ = [
+    "DATETIME_FIELDS",
+    "DelegatedOperationDoc",
+    "ExecutionProgress",
+    "ExecutionRunState",
+    "SortField",
+    "TERMINAL_STATES",
+    "TRANSITIONS",
+    "new_id",
+    "utcnow",
+    "validate_id",
+]

@@ -1,0 +1,465 @@
+"""The embedded default store: one SQLite file, safe for several processes at once.
+
+Each record is one row: the full record as JSON in ``data`` plus copies of the fields that are
+filtered and sorted on, as indexed columns. Safety across processes comes from SQLite itself:
+WAL journaling (readers never block the writer), a busy timeout (writers wait for each other
+instead of failing) and ``BEGIN IMMEDIATE`` transactions around every read-modify-write, which
+is what makes :meth:`SQLiteStore.claim_next` and the preconditions of
+:meth:`SQLiteStore.update` atomic. A connection is opened lazily per process (never shared
+across a fork) and guarded by a lock so threads can share the store.
+
+A file that is not a SQLite database, or one locked for longer than the timeout, becomes a
+:class:`~fiftyone_plugins.errors.StoreError` naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from ...errors import StoreError
+from .base import DelegatedOperationStore, KVScope, OperationQuery
+from .records import (
+    DelegatedOperationDoc,
+    ExecutionRunState,
+    apply_changes,
+    format_datetime,
+    json_copy,
+    new_id,
+    normalize_changes,
+    utcnow,
+)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS delegated_operations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    operator TEXT NOT NULL,
+    label TEXT,
+    delegation_target TEXT,
+    dataset_id TEXT,
+    dataset_name TEXT,
+    run_state TEXT NOT NULL,
+    queued_at TEXT,
+    scheduled_at TEXT,
+    started_at TEXT,
+    completed_at TEXT,
+    failed_at TEXT,
+    updated_at TEXT,
+    lease_expires_at TEXT,
+    worker_id TEXT,
+    pinned INTEGER NOT NULL DEFAULT 0,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delegated_operations_claim
+    ON delegated_operations (run_state, queued_at, seq);
+CREATE INDEX IF NOT EXISTS delegated_operations_lease
+    ON delegated_operations (run_state, lease_expires_at);
+CREATE TABLE IF NOT EXISTS execution_store (
+    plugin_name TEXT NOT NULL,
+    store_name TEXT NOT NULL,
+    dataset_id TEXT NOT NULL DEFAULT '',
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    expires_at TEXT,
+    updated_at TEXT,
+    PRIMARY KEY (plugin_name, store_name, dataset_id, key)
+);
+"""
+
+#: record fields copied into columns (besides ``id`` and ``data``)
+_COLUMNS = (
+    "operator",
+    "label",
+    "delegation_target",
+    "dataset_id",
+    "dataset_name",
+    "run_state",
+    "queued_at",
+    "scheduled_at",
+    "started_at",
+    "completed_at",
+    "failed_at",
+    "updated_at",
+    "lease_expires_at",
+    "worker_id",
+    "pinned",
+)
+
+
+def _row_values(doc: DelegatedOperationDoc) -> dict[str, Any]:
+    data = doc.to_dict()
+    values = {name: data[name] for name in _COLUMNS}
+    values["pinned"] = int(bool(doc.pinned))
+    values["id"] = doc.id
+    try:
+        values["data"] = json.dumps(data)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"The operation record must be JSON-serializable: {e}") from None
+    return values
+
+
+def path_from_uri(uri: str) -> str:
+    """``sqlite:///rel.db`` → ``rel.db`` (from the cwd); ``sqlite:////abs.db`` → ``/abs.db``."""
+    rest = uri[len("sqlite://") :] if uri.startswith("sqlite://") else uri
+    rest = rest.split("?", 1)[0]
+    if rest.startswith("/"):
+        rest = rest[1:]
+    if not rest:
+        raise StoreError(f"Invalid SQLite store URL {uri!r}: expected sqlite:///path/to/file.db")
+    return rest if rest == ":memory:" else os.path.abspath(os.path.expanduser(rest))
+
+
+class SQLiteStore(DelegatedOperationStore):
+    """Operations and execution-store entries in one SQLite file.
+
+    ``timeout`` is how long a writer waits for another process's lock before giving up with a
+    :class:`StoreError` (the busy timeout).
+    """
+
+    def __init__(self, path: str, timeout: float = 30.0) -> None:
+        self.path = path
+        self.timeout = float(timeout)
+        self.description = path
+        self._lock = threading.RLock()
+        self._conn_obj: sqlite3.Connection | None = None
+        self._pid: int | None = None
+
+    @classmethod
+    def from_uri(cls, uri: str) -> SQLiteStore:
+        """Builds a store from ``sqlite:///path[?timeout=seconds]``."""
+        from urllib.parse import parse_qs
+
+        query = parse_qs(uri.split("?", 1)[1]) if "?" in uri else {}
+        kwargs: dict[str, Any] = {}
+        if "timeout" in query:
+            kwargs["timeout"] = float(query["timeout"][0])
+        return cls(path_from_uri(uri), **kwargs)
+
+    # -- connection and errors -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.DatabaseError as e:
+            raise self._store_error(e) from e
+
+    def _store_error(self, e: sqlite3.DatabaseError) -> StoreError:
+        text = str(e)
+        lowered = text.lower()
+        if "locked" in lowered or "busy" in lowered:
+            return StoreError(
+                f"The delegated-operation store {self.path} is locked by another process "
+                f"(waited {self.timeout:g} s); try again later"
+            )
+        if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+            return StoreError(
+                f"The delegated-operation store {self.path} is corrupt or not a SQLite "
+                f"database ({text}); move it aside to start a new store"
+            )
+        return StoreError(f"The delegated-operation store {self.path} failed: {text}")
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._conn_obj is not None and self._pid == os.getpid():
+            return self._conn_obj
+        self._conn_obj = None
+        if self.path != ":memory:":
+            folder = os.path.dirname(self.path)
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as e:
+                raise StoreError(
+                    f"Cannot create the folder of the delegated-operation store {self.path}: "
+                    f"{e.strerror}"
+                ) from e
+        with self._errors():
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+            try:
+                self._prepare(conn)
+            except BaseException:
+                conn.close()
+                raise
+        self._conn_obj, self._pid = conn, os.getpid()
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            # each statement is idempotent, so processes opening a new file at once are safe
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("PRAGMA synchronous=NORMAL")
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: the lock is taken up front, so check-then-write is atomic."""
+        with self._lock:
+            conn = self._conn()
+            with self._errors():
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            conn = self._conn()
+            with self._errors():
+                return conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn_obj is not None and self._pid == os.getpid():
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn_obj.close()
+            self._conn_obj = None
+
+    # -- operations ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _write(conn: sqlite3.Connection, doc: DelegatedOperationDoc) -> None:
+        values = _row_values(doc)
+        sets = ", ".join(f"{name} = :{name}" for name in (*_COLUMNS, "data"))
+        conn.execute(f"UPDATE delegated_operations SET {sets} WHERE id = :id", values)
+
+    def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
+        new = dataclasses.replace(doc, id=doc.id or new_id())
+        values = _row_values(new)
+        names = ("id", *_COLUMNS, "data")
+        sql = (
+            f"INSERT INTO delegated_operations ({', '.join(names)}) "
+            f"VALUES ({', '.join(':' + n for n in names)})"
+        )
+        with self._tx() as conn:
+            try:
+                conn.execute(sql, values)
+            except sqlite3.IntegrityError as e:
+                raise ValueError(f"An operation with id {new.id} already exists") from e
+        return DelegatedOperationDoc.from_dict(json.loads(values["data"]))  # a copy
+
+    @staticmethod
+    def _fetch(conn: sqlite3.Connection, op_id: str) -> DelegatedOperationDoc | None:
+        row = conn.execute("SELECT data FROM delegated_operations WHERE id = ?", (op_id,))
+        found = row.fetchone()
+        return None if found is None else DelegatedOperationDoc.from_dict(json.loads(found[0]))
+
+    def get(self, op_id: str) -> DelegatedOperationDoc | None:
+        rows = self._read("SELECT data FROM delegated_operations WHERE id = ?", (op_id,))
+        return DelegatedOperationDoc.from_dict(json.loads(rows[0][0])) if rows else None
+
+    @staticmethod
+    def _where(q: OperationQuery) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+
+        def any_of(column: str, values: Sequence[Any] | None) -> None:
+            if values is None:
+                return
+            present = [v for v in values if v is not None]
+            parts = []
+            if present:
+                parts.append(f"{column} IN ({', '.join('?' for _ in present)})")
+                params.extend(present)
+            if len(present) != len(values):
+                parts.append(f"{column} IS NULL")
+            clauses.append("(" + " OR ".join(parts) + ")" if parts else "0")
+
+        any_of("id", q.ids)
+        any_of("run_state", None if q.run_states is None else [s.value for s in q.run_states])
+        any_of("operator", q.operators)
+        any_of("dataset_name", q.dataset_names)
+        any_of("dataset_id", q.dataset_ids)
+        any_of("delegation_target", q.delegation_targets)
+        if q.pinned is not None:
+            clauses.append("pinned = ?")
+            params.append(int(q.pinned))
+        if q.match:
+            clauses.append(
+                "(instr(lower(operator), ?) > 0 OR instr(lower(coalesce(label, '')), ?) > 0)"
+            )
+            params.extend([q.match.lower()] * 2)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def find(self, query: OperationQuery) -> list[DelegatedOperationDoc]:
+        where, params = self._where(query)
+        direction = "DESC" if query.reverse else "ASC"
+        sql = (
+            f"SELECT data FROM delegated_operations{where} "
+            f"ORDER BY {query.sort_by.value} {direction}, seq {direction} LIMIT ? OFFSET ?"
+        )
+        params += [-1 if query.limit is None else query.limit, query.skip]
+        return [DelegatedOperationDoc.from_dict(json.loads(r[0])) for r in self._read(sql, params)]
+
+    def count(self, query: OperationQuery) -> int:
+        where, params = self._where(query)
+        return int(self._read(f"SELECT count(*) FROM delegated_operations{where}", params)[0][0])
+
+    def update(
+        self,
+        op_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_states: Sequence[ExecutionRunState] | None = None,
+        expected_worker: str | None = None,
+        expected_lease: _dt.datetime | None = None,
+    ) -> DelegatedOperationDoc | None:
+        values = normalize_changes(changes)
+        values.setdefault("updated_at", utcnow())
+        if "result" in values:
+            values["result"] = json_copy(values["result"], "operation result")
+        with self._tx() as conn:
+            doc = self._fetch(conn, op_id)
+            if doc is None:
+                return None
+            if expected_states is not None and doc.run_state not in expected_states:
+                return None
+            if expected_worker is not None and doc.worker_id != expected_worker:
+                return None
+            if expected_lease is not None and doc.lease_expires_at != expected_lease:
+                return None
+            new = apply_changes(doc, values)
+            self._write(conn, new)
+            return new
+
+    def claim_next(
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        *,
+        delegation_target: str | None = None,
+        operators: Sequence[str] | None = None,
+    ) -> DelegatedOperationDoc | None:
+        where, params = self._where(
+            OperationQuery(
+                run_states=(ExecutionRunState.QUEUED,),
+                delegation_targets=None if delegation_target is None else (delegation_target,),
+                operators=None if operators is None else tuple(operators),
+            )
+        )
+        sql = f"SELECT data FROM delegated_operations{where} ORDER BY queued_at, seq LIMIT 1"
+        with self._tx() as conn:
+            row = conn.execute(sql, params).fetchone()
+            if row is None:
+                return None
+            doc = DelegatedOperationDoc.from_dict(json.loads(row[0]))
+            now = utcnow()
+            new = apply_changes(
+                doc,
+                {
+                    "run_state": ExecutionRunState.RUNNING,
+                    "worker_id": worker_id,
+                    "started_at": now,
+                    "updated_at": now,
+                    "lease_expires_at": now + _dt.timedelta(seconds=lease_seconds),
+                    "attempts": doc.attempts + 1,
+                },
+            )
+            self._write(conn, new)
+            return new
+
+    def renew_lease(self, op_id: str, worker_id: str, lease_seconds: float) -> bool:
+        lease = utcnow() + _dt.timedelta(seconds=lease_seconds)
+        done = self.update(
+            op_id,
+            {"lease_expires_at": lease},
+            expected_states=(ExecutionRunState.RUNNING,),
+            expected_worker=worker_id,
+        )
+        return done is not None
+
+    def find_expired_leases(
+        self, now: _dt.datetime, limit: int = 100
+    ) -> list[DelegatedOperationDoc]:
+        rows = self._read(
+            "SELECT data FROM delegated_operations WHERE run_state = ? "
+            "AND lease_expires_at IS NOT NULL AND lease_expires_at < ? "
+            "ORDER BY lease_expires_at LIMIT ?",
+            (ExecutionRunState.RUNNING.value, format_datetime(now), limit),
+        )
+        return [DelegatedOperationDoc.from_dict(json.loads(r[0])) for r in rows]
+
+    def delete(
+        self, op_id: str, *, expected_states: Sequence[ExecutionRunState] | None = None
+    ) -> bool:
+        sql, params = "DELETE FROM delegated_operations WHERE id = ?", [op_id]
+        if expected_states is not None:
+            sql += f" AND run_state IN ({', '.join('?' for _ in expected_states)})"
+            params.extend(s.value for s in expected_states)
+        with self._tx() as conn:
+            return conn.execute(sql, params).rowcount > 0
+
+    # -- execution store -------------------------------------------------------------------------
+
+    @staticmethod
+    def _scope(scope: KVScope) -> tuple[str, str, str]:
+        return (scope.plugin_name, scope.store_name, scope.dataset_id or "")
+
+    _SCOPE_SQL = "plugin_name = ? AND store_name = ? AND dataset_id = ?"
+
+    def kv_get(self, scope: KVScope, key: str, now: _dt.datetime) -> tuple[bool, Any]:
+        rows = self._read(
+            f"SELECT value FROM execution_store WHERE {self._SCOPE_SQL} AND key = ? "
+            "AND (expires_at IS NULL OR expires_at > ?)",
+            (*self._scope(scope), key, format_datetime(now)),
+        )
+        return (True, json.loads(rows[0][0])) if rows else (False, None)
+
+    def kv_set(
+        self, scope: KVScope, key: str, value: Any, expires_at: _dt.datetime | None
+    ) -> None:
+        text = json.dumps(value)
+        now = format_datetime(utcnow())
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO execution_store "
+                "(plugin_name, store_name, dataset_id, key, value, expires_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*self._scope(scope), key, text, format_datetime(expires_at), now),
+            )
+            conn.execute(  # expired keys of this scope go now rather than never
+                f"DELETE FROM execution_store WHERE {self._SCOPE_SQL} "
+                "AND expires_at IS NOT NULL AND expires_at <= ?",
+                (*self._scope(scope), now),
+            )
+
+    def kv_delete(self, scope: KVScope, key: str) -> bool:
+        now = format_datetime(utcnow())
+        with self._tx() as conn:
+            cur = conn.execute(
+                f"DELETE FROM execution_store WHERE {self._SCOPE_SQL} AND key = ? "
+                "RETURNING expires_at",
+                (*self._scope(scope), key),
+            )
+            rows = cur.fetchall()
+        return any(r[0] is None or r[0] > now for r in rows)
+
+    def kv_keys(self, scope: KVScope, now: _dt.datetime) -> list[str]:
+        rows = self._read(
+            f"SELECT key FROM execution_store WHERE {self._SCOPE_SQL} "
+            "AND (expires_at IS NULL OR expires_at > ?) ORDER BY key",
+            (*self._scope(scope), format_datetime(now)),
+        )
+        return [r[0] for r in rows]
+
+    def kv_clear(self, scope: KVScope) -> int:
+        with self._tx() as conn:
+            return conn.execute(
+                f"DELETE FROM execution_store WHERE {self._SCOPE_SQL}", self._scope(scope)
+            ).rowcount

@@ -1,0 +1,349 @@
+"""The delegated-operation service: queueing, listing, cleanup, running, and store resolution.
+
+The state machine itself is covered on every backend in ``stores/test_state_machine.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from fiftyone_plugins.errors import (
+    DelegatedOperationError,
+    InvalidStateTransitionError,
+    OperationNotFoundError,
+    StoreError,
+)
+from fiftyone_plugins.operators import delegated as delegated_module
+from fiftyone_plugins.operators.delegated import DelegatedOperationService
+from fiftyone_plugins.operators.stores import clear_cache, resolve_store
+from fiftyone_plugins.operators.stores.memory import MemoryStore
+from fiftyone_plugins.operators.stores.records import DelegatedOperationDoc, ExecutionRunState
+from fiftyone_plugins.operators.stores.sqlite import SQLiteStore
+
+
+@pytest.fixture(autouse=True)
+def fresh_stores():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def service(request, tmp_path):
+    store = MemoryStore() if request.param == "memory" else SQLiteStore(str(tmp_path / "s.db"))
+    yield DelegatedOperationService(store, lease_seconds=30)
+    store.close()
+
+
+class Request:
+    """Stands in for the operators layer's request object."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def to_dict(self):
+        return dict(self.data)
+
+
+# -- queueing ------------------------------------------------------------------------------------
+
+
+def test_queue_operation_stores_the_request_without_secrets(service):
+    doc = service.queue_operation(
+        "@org/plugin/op",
+        label="My op",
+        delegation_target="gpu",
+        context={
+            "params": {"n": 3},
+            "dataset_name": "quickstart",
+            "dataset_id": "65a0c0ffee0000000000beef",
+            "secrets": {"API_KEY": "hunter2"},
+            "request_params": {"secrets": {"TOKEN": "s3cret"}, "view": []},
+        },
+        metadata={"max_attempts": 2},
+    )
+    stored = service.get(doc.id)
+    assert stored == doc
+    assert stored.run_state is ExecutionRunState.QUEUED and stored.queued_at is not None
+    assert stored.dataset_name == "quickstart"
+    assert stored.dataset_id == "65a0c0ffee0000000000beef"
+    assert stored.delegation_target == "gpu" and stored.label == "My op"
+    assert stored.context == {
+        "params": {"n": 3},
+        "dataset_name": "quickstart",
+        "dataset_id": "65a0c0ffee0000000000beef",
+        "request_params": {"view": []},
+    }
+    text = repr(stored) + str(stored.to_dict())
+    assert "hunter2" not in text and "s3cret" not in text
+
+
+def test_queue_operation_accepts_request_objects_and_explicit_datasets(service):
+    doc = service.queue_operation(
+        "@org/plugin/op",
+        context=Request({"params": {"a": 1}, "secrets": {"K": "v"}}),
+        dataset_name="explicit",
+    )
+    assert doc.context == {"params": {"a": 1}} and doc.dataset_name == "explicit"
+    nested = service.queue_operation(
+        "@org/plugin/op", context={"request_params": {"dataset_name": "inner"}}
+    )
+    assert nested.dataset_name == "inner"
+
+
+def test_queue_operation_rejects_what_json_cannot_hold(service):
+    with pytest.raises(TypeError, match="context must be JSON-serializable"):
+        service.queue_operation("@o/p/x", context={"params": {"f": object()}})
+    with pytest.raises(TypeError, match="dict or have to_dict"):
+        service.queue_operation("@o/p/x", context=42)
+    with pytest.raises(ValueError, match="URI"):
+        service.queue_operation("")
+    assert service.count() == 0
+
+
+@pytest.mark.parametrize("bad", ["nope", "123", "g" * 24, "", None, "6b04" * 7])
+def test_malformed_ids_are_not_found_errors(service, bad):
+    with pytest.raises(OperationNotFoundError, match="Invalid operation id"):
+        service.get(bad)
+
+
+def test_unknown_ids_are_not_found_errors(service):
+    missing = "0123456789abcdef01234567"
+    for call in (
+        lambda: service.get(missing),
+        lambda: service.set_progress(missing, 0.5),
+        lambda: service.fail_operation(missing),
+        lambda: service.delete_operation(missing),
+        lambda: service.rerun_operation(missing),
+    ):
+        with pytest.raises(OperationNotFoundError, match=f"{missing} not found") as info:
+            call()
+        assert info.value.op_id == missing
+
+
+# -- listing ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def listed(service):
+    a = service.queue_operation(
+        "@org/io/export_samples", label="Export", dataset_name="quickstart"
+    )
+    b = service.queue_operation("@org/brain/embed", dataset_name="other", delegation_target="gpu")
+    c = service.queue_operation("@org/io/export_samples", dataset_name="quickstart")
+    service.set_running(b.id, worker_id="w")
+    service.set_completed(b.id, {"n": 1})
+    return service, a, b, c
+
+
+def test_list_operations_filters_sorts_and_pages(listed):
+    service, a, b, c = listed
+    names = lambda docs: [d.id for d in docs]  # noqa: E731
+    assert names(service.list_operations()) == [a.id, b.id, c.id]
+    assert names(service.list_operations(dataset_name="quickstart")) == [a.id, c.id]
+    assert names(service.list_operations(operator=["@org/brain/embed"])) == [b.id]
+    assert names(service.list_operations(run_state="COMPLETED")) == [b.id]
+    assert names(service.list_operations(run_state=["queued", "completed"])) == [a.id, b.id, c.id]
+    assert names(service.list_operations(delegation_target="gpu")) == [b.id]
+    assert names(service.list_operations(match="EXPORT")) == [a.id, c.id]
+    assert names(service.list_operations(search={"embed": ["operator"]})) == [b.id]
+    assert names(service.list_operations(sort_by="QUEUED_AT", reverse=True)) == [c.id, b.id, a.id]
+    assert names(service.list_operations(sort_by="completed_at", reverse=True))[0] == b.id
+    assert names(service.list_operations(limit=1, skip=1)) == [b.id]
+    assert service.count(dataset_name="quickstart") == 2
+    assert service.count(run_state=ExecutionRunState.COMPLETED) == 1
+    with pytest.raises(ValueError, match="Unknown run state"):
+        service.list_operations(run_state="done")
+    with pytest.raises(ValueError, match="Unknown sort field"):
+        service.list_operations(sort_by="size")
+
+
+def test_listing_needs_no_installed_operator(service):
+    doc = service.queue_operation("@nobody/not-installed/anywhere")
+    assert [d.operator for d in service.list_operations()] == [doc.operator]
+
+
+def test_progress_is_clamped_and_labelled(service):
+    doc = service.queue_operation("@o/p/x")
+    service.set_running(doc.id, worker_id="w")
+    assert service.set_progress(doc.id, 1.7).progress.progress == 1.0
+    p = service.set_progress(doc.id, {"progress": 0.42, "label": "step 2"}).progress
+    assert (p.progress, p.label, p.percent) == (0.42, "step 2", 42)
+    assert (
+        service.set_progress(doc.id, None, label="only a label").progress.label == "only a label"
+    )
+
+
+# -- delete and cleanup ------------------------------------------------------------------------
+
+
+def test_delete_operations_checks_every_id_first(listed):
+    service, a, b, c = listed
+    service.set_running(c.id, worker_id="w")
+    with pytest.raises(InvalidStateTransitionError):
+        service.delete_operations([a.id, c.id])
+    with pytest.raises(OperationNotFoundError):
+        service.delete_operations([a.id, "0" * 24])
+    assert service.count() == 3
+    assert [d.id for d in service.delete_operations([a.id, b.id])] == [a.id, b.id]
+    assert service.count() == 1
+
+
+def test_cleanup_by_criteria_with_dry_run(listed):
+    service, a, b, c = listed
+    with pytest.raises(DelegatedOperationError, match="at least one criterion"):
+        service.cleanup()
+    would = service.cleanup(dataset_name="quickstart", dry_run=True)
+    assert [d.id for d in would] == [a.id, c.id]
+    assert service.count() == 3
+    assert [d.id for d in service.cleanup(state="COMPLETED")] == [b.id]
+    assert [d.id for d in service.cleanup(operator="@org/io/export_samples")] == [a.id, c.id]
+    assert service.count() == 0
+
+
+def test_cleanup_never_deletes_running_operations(service):
+    doc = service.queue_operation("@o/p/x", dataset_name="ds")
+    service.set_running(doc.id, worker_id="w")
+    assert service.cleanup(dataset_name="ds") == []
+    assert service.get(doc.id).run_state is ExecutionRunState.RUNNING
+
+
+def test_cleanup_orphans(service):
+    kept = service.queue_operation("@o/p/x", dataset_name="alive")
+    orphan = service.queue_operation("@o/p/x", dataset_name="deleted")
+    renamed = service.queue_operation(
+        "@o/p/x", dataset_name="old-name", dataset_id="65a0c0ffee0000000000beef"
+    )
+    no_dataset = service.queue_operation("@o/p/x")
+    exists = {"alive", "65a0c0ffee0000000000beef"}.__contains__
+    dry = service.cleanup(orphan=True, dry_run=True, dataset_exists=exists)
+    assert [d.id for d in dry] == [orphan.id]
+    assert [d.id for d in service.cleanup(orphan=True, dataset_exists=exists)] == [orphan.id]
+    remaining = {d.id for d in service.list_operations()}
+    assert remaining == {kept.id, renamed.id, no_dataset.id}
+
+
+def test_cleanup_orphans_on_a_persistent_store_without_a_host_resolver_deletes_nothing(tmp_path):
+    # the fallback in-memory resolver knows no dataset of another process: never trusted here
+    service = DelegatedOperationService(f"sqlite:///{tmp_path}/o.db")
+    service.queue_operation("@o/p/x", dataset_name="whatever")
+    assert service.cleanup(orphan=True) == []
+    assert service.count() == 1
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+class Outcome:
+    def __init__(self, result=None, error=None, error_trace=None):
+        self.result, self.error, self.error_trace = result, error, error_trace
+
+
+def runner(doc, progress):
+    params = doc.context["params"]
+    progress(0.5, "half way")
+    if params.get("raise"):
+        raise RuntimeError("exploded")
+    if params.get("error"):
+        return Outcome(error="it went wrong", error_trace="Trace: line 1")
+    if params.get("unjsonable"):
+        return {"x": object()}
+    return Outcome(result={"double": params["n"] * 2})
+
+
+def test_execute_queued_operations_records_every_outcome(service):
+    ok = service.queue_operation("@o/p/x", context={"params": {"n": 2}})
+    err = service.queue_operation("@o/p/x", context={"params": {"error": True}})
+    boom = service.queue_operation("@o/p/x", context={"params": {"raise": True}})
+    bad = service.queue_operation("@o/p/x", context={"params": {"unjsonable": True}})
+    done = service.execute_queued_operations(runner=runner)
+    assert [d.id for d in done] == [ok.id, err.id, boom.id, bad.id]
+    final = {d.id: d for d in service.list_operations()}
+    assert final[ok.id].run_state is ExecutionRunState.COMPLETED
+    assert final[ok.id].result == {"double": 4}
+    assert final[ok.id].progress.label == "half way"
+    assert (final[err.id].error, final[err.id].error_trace) == ("it went wrong", "Trace: line 1")
+    assert final[boom.id].error == "RuntimeError: exploded"
+    assert "Traceback" in final[boom.id].error_trace and "exploded" in final[boom.id].error_trace
+    assert final[bad.id].run_state is ExecutionRunState.FAILED
+    assert "JSON-serializable" in final[bad.id].error
+    assert service.execute_queued_operations(runner=runner) == []
+
+
+def test_execute_queued_operations_limit_and_operator_filter(service):
+    for i in range(3):
+        service.queue_operation("@o/p/x", context={"params": {"n": i}})
+    other = service.queue_operation("@o/p/y", context={"params": {"n": 9}})
+    assert [d.id for d in service.execute_queued_operations(operator="@o/p/y", runner=runner)] == [
+        other.id
+    ]
+    assert len(service.execute_queued_operations(limit=2, runner=runner)) == 2
+    assert service.count(run_state="queued") == 1
+
+
+def test_default_runner_without_operators_layer_fails_clearly(service, monkeypatch):
+    monkeypatch.setitem(sys.modules, "fiftyone_plugins.operators.executor", None)
+    doc = service.queue_operation("@o/p/x")
+    (final,) = service.execute_queued_operations()
+    assert final.id == doc.id and final.run_state is ExecutionRunState.FAILED
+    assert "operators layer is unavailable" in final.error
+
+
+# -- store resolution ----------------------------------------------------------------------------
+
+
+def test_memory_store_is_shared_by_every_service_in_the_process():
+    first = DelegatedOperationService()
+    doc = first.queue_operation("@o/p/x")
+    assert DelegatedOperationService("memory://").get(doc.id) == doc
+    assert resolve_store("memory://") is resolve_store()
+
+
+def test_sqlite_urls_follow_the_sqlalchemy_convention(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rel = resolve_store("sqlite:///sub/rel.db")
+    assert isinstance(rel, SQLiteStore) and rel.path == str(tmp_path / "sub" / "rel.db")
+    absolute = resolve_store(f"sqlite:///{tmp_path}/abs.db")  # i.e. sqlite:////tmp/...
+    assert absolute.path == f"{tmp_path}/abs.db"
+    slow = resolve_store(f"sqlite:///{tmp_path}/t.db?timeout=2.5")
+    assert slow.timeout == 2.5
+    DelegatedOperationService(rel).queue_operation("@o/p/x")
+    assert (tmp_path / "sub" / "rel.db").exists()
+
+
+def test_default_store_is_sqlite_beside_the_config(env, monkeypatch):
+    monkeypatch.delenv("FIFTYONE_DELEGATED_OPERATION_STORE")
+    store = resolve_store()
+    assert isinstance(store, SQLiteStore)
+    assert store.path == str(env.config_path.parent / "delegated_operations.sqlite")
+
+
+class CustomStore(MemoryStore):
+    """A custom store named by a dotted path."""
+
+
+def test_custom_store_classes_by_dotted_path(monkeypatch):
+    path = f"{__name__}:CustomStore"
+    monkeypatch.setenv("FIFTYONE_DELEGATED_OPERATION_STORE", path)
+    assert type(resolve_store()) is CustomStore
+    assert type(resolve_store(f"{__name__}.CustomStore")) is CustomStore
+    with pytest.raises(StoreError, match="Cannot import"):
+        resolve_store("no_such_module_xyz:Store")
+    with pytest.raises(StoreError, match="not a DelegatedOperationStore"):
+        resolve_store(f"{__name__}:Request")
+    with pytest.raises(StoreError, match="Unsupported"):
+        resolve_store("redis://localhost")
+
+
+def test_stores_are_cached_per_url(tmp_path):
+    uri = f"sqlite:///{tmp_path}/c.db"
+    assert resolve_store(uri) is resolve_store(uri)
+    assert resolve_store(uri, cached=False) is not resolve_store(uri)
+
+
+def test_the_record_class_users_see():
+    assert delegated_module.DelegatedOperation is DelegatedOperationDoc
+    doc = DelegatedOperationDoc.from_dict({"operator": "@o/p/x", "run_state": "RUNNING"})
+    assert doc.status is ExecutionRunState.RUNNING and not doc.is_terminal
