@@ -35,14 +35,17 @@ def expand_path(path: str) -> str:
     return os.path.abspath(os.path.expanduser(os.path.expandvars(path)))
 
 
-_expanded: dict[tuple[str, str], str] = {}
+_expanded: dict[tuple[str, str, str], str] = {}
 
 
 def _locate(env_name: str, default: str) -> str:
+    """Expands a location once per distinct (value, HOME, cwd): it is read on hot paths."""
     raw = os.environ.get(env_name) or default
-    key = (raw, os.environ.get("HOME", "") + "|" + (os.getcwd() if not raw.startswith("/") else ""))
+    if "$" in raw:
+        return expand_path(raw)
+    key = (raw, os.environ.get("HOME", ""), "" if raw.startswith("/") else os.getcwd())
     path = _expanded.get(key)
-    if path is None or raw.startswith("$") or "$" in raw:
+    if path is None:
         path = _expanded[key] = expand_path(raw)
     return path
 
@@ -108,6 +111,9 @@ class Config:
     download_max_files: int = 50_000
     #: seconds to wait for a download server before giving up (per attempt)
     download_timeout: float = 30.0
+    #: extra attempts after a transient download failure, and the first backoff in seconds
+    download_retries: int = 2
+    download_backoff: float = 0.5
     #: dotted path to a host dataset resolver (``module:attr`` or ``module.attr``)
     dataset_resolver: str = ""
 
@@ -144,6 +150,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "download_max_bytes": int,
     "download_max_files": int,
     "download_timeout": float,
+    "download_retries": int,
+    "download_backoff": float,
 }
 _ENV_NAMES = tuple("FIFTYONE_" + name.upper() for name in _FIELDS)
 

@@ -14,8 +14,10 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     │   ├── PluginLoadError              the plugin's Python code failed to import
     │   └── RequirementsError            requirements unreadable, unsatisfied or not installable
     ├── DownloadError                    fetching or installing plugins failed (.url)
-    │   ├── SourceNotFoundError          repository, ref or URL does not exist (or is private)
+    │   ├── SourceNotFoundError          repository, ref or URL does not exist or is private
+    │   │                                (.status: the HTTP status)
     │   ├── RateLimitError               GitHub said no more requests until .reset_at
+    │   │                                (a datetime, or None when GitHub did not say)
     │   ├── NetworkError                 unreachable host, timeout, truncated body
     │   ├── NotAnArchiveError            the bytes are not a zip or tar archive
     │   ├── UnsafeArchiveError           an archive entry was refused (.entry)

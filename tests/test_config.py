@@ -123,3 +123,12 @@ def test_concurrent_writers_never_lose_an_update(env):
     plugins = json.loads(env.app_config_path.read_text())["plugins"]
     assert len(plugins) == 60
     assert all(v == {"enabled": False} for v in plugins.values())
+
+
+def test_download_retry_policy_comes_from_the_config(monkeypatch):
+    from fiftyone_plugins.download.http import configured_policy
+
+    assert (configured_policy().retries, configured_policy().backoff) == (2, 0.5)
+    monkeypatch.setenv("FIFTYONE_DOWNLOAD_RETRIES", "5")
+    monkeypatch.setenv("FIFTYONE_DOWNLOAD_BACKOFF", "0.1")
+    assert (configured_policy().retries, configured_policy().backoff) == (5, 0.1)
