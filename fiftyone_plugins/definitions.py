@@ -27,7 +27,9 @@ _LIST_FIELDS = ("operators", "panels", "secrets", "tags")
 _NAME_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-~+ ]*$")
 
 _PLAIN_VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
-_PLAIN_SPEC = re.compile(r"^(\*|(>=|<=|==|~=|!=|<|>)\s*\d+(\.\d+){0,3}(\s*,\s*(>=|<=|==|!=|<|>)\s*\d+(\.\d+){0,3})?)$")
+_PLAIN_SPEC = re.compile(
+    r"^(\*|(>=|<=|==|~=|!=|<|>)\s*\d+(\.\d+){0,3}(\s*,\s*(>=|<=|==|!=|<|>)\s*\d+(\.\d+){0,3})?)$"
+)
 
 _yaml_loader: Any = None
 
@@ -77,11 +79,20 @@ def validate_plugin_name(name: Any) -> str | None:
     return None
 
 
+def _short_repr(value: Any) -> str:
+    """A bounded ``repr`` for messages: YAML aliases can nest a value exponentially large."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxdict, short.maxstring = 3, 6, 6, 80
+    return short.repr(value)
+
+
 def _check_version(value: Any, path: str, warnings: list[str]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise PluginDefinitionError(path, f"'version' must be a string, got {value!r}")
+        raise PluginDefinitionError(path, f"'version' must be a string, got {_short_repr(value)}")
     text = str(value)
     if _PLAIN_VERSION.match(text):  # the common case, without importing packaging
         return text
@@ -104,7 +115,9 @@ def _check_compatibility(manifest: Mapping[str, Any], path: str, warnings: list[
     if spec is None:
         return ""
     if not isinstance(spec, (str, int, float)) or isinstance(spec, bool):
-        raise PluginDefinitionError(path, f"'fiftyone.version' must be a string, got {spec!r}")
+        raise PluginDefinitionError(
+            path, f"'fiftyone.version' must be a string, got {_short_repr(spec)}"
+        )
     text = str(spec).strip()
     if _PLAIN_SPEC.match(text):  # the common case, without importing packaging
         return text
@@ -148,7 +161,7 @@ def _check_string_list(manifest: Mapping[str, Any], key: str, path: str) -> list
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise PluginDefinitionError(
-            path, f"'{key}' must be a list of non-empty strings, got {value!r}"
+            path, f"'{key}' must be a list of non-empty strings, got {_short_repr(value)}"
         )
     return list(value)
 
@@ -158,7 +171,7 @@ def _check_optional_str(manifest: Mapping[str, Any], key: str, path: str) -> str
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise PluginDefinitionError(path, f"'{key}' must be a string, got {value!r}")
+        raise PluginDefinitionError(path, f"'{key}' must be a string, got {_short_repr(value)}")
     return str(value)
 
 

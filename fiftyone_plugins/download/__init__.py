@@ -114,9 +114,16 @@ def download_plugin(
                 result.ignored.update(found.ignored)
             for plugin in plugins:
                 _install.check_links(plugin, root)
-            existing = {p.name: p.directory for p in discovery.downloaded_plugins().plugins}
+            installed = discovery.downloaded_plugins().plugins
+            existing = {p.name: p.directory for p in installed}
+            folders = {d: p.name for p in installed for d in [p.directory, *p.shadow_paths]}
             outcome = _install.install(
-                plugins, plugins_dir, staging, overwrite=overwrite, existing=existing
+                plugins,
+                plugins_dir,
+                staging,
+                overwrite=overwrite,
+                existing=existing,
+                folders=folders,
             )
     finally:
         discovery.invalidate()
@@ -190,7 +197,7 @@ def _fetch(
             root = os.path.join(
                 extract_dir, os.path.basename(source.path.rstrip(os.sep)) or "root"
             )
-            copy_folder(source.path, root, **limits)
+            copy_folder(source.path, root, skip=staging, **limits)
             return root, root, source.describe(), None
         extract_archive(source.path, extract_dir, label=label, url=None, **limits)
         root = _archive_root(extract_dir)
@@ -274,6 +281,11 @@ def _not_found(
             f"Repository {source.slug} not found at {config.github_url}; {hint}",
             url=repo_url,
         )
+    if refs == [None]:
+        raise SourceNotFoundError(
+            f"The default branch of {source.slug} has nothing to download (is it empty?)",
+            url=repo_url,
+        )
     if len(refs) == 1:
         raise SourceNotFoundError(f"Ref {refs[0]!r} not found in {source.slug}", url=repo_url)
     tried = ", ".join(repr(r) for r in refs)
@@ -284,9 +296,13 @@ def _not_found(
 
 
 def _archive_root(extract_dir: str) -> str:
-    """The archive's single top folder (as GitHub archives have), else the archive itself."""
+    """The archive's single top folder (as GitHub archives have), else the archive itself.
+
+    Junk that archivers add beside the folder (macOS's ``__MACOSX/``, ``.DS_Store``, other
+    hidden entries) does not count.
+    """
     try:
-        entries = os.listdir(extract_dir)
+        entries = [e for e in os.listdir(extract_dir) if not e.startswith(".") and e != "__MACOSX"]
     except FileNotFoundError:
         os.makedirs(extract_dir)
         entries = []

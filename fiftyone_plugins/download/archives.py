@@ -279,18 +279,32 @@ def _extract_tar(path: str, ex: _Extractor) -> None:
                     ex.write(rel, name, source, member.mode or 0o644)
 
 
-def copy_folder(src: str, dest: str, *, max_bytes: int, max_files: int) -> None:
-    """Copies a local plugin folder for staging (``.git`` left out, symlinks kept as links)."""
+def copy_folder(
+    src: str, dest: str, *, max_bytes: int, max_files: int, skip: str | None = None
+) -> None:
+    """Copies a local plugin folder for staging (``.git`` left out, symlinks kept as links).
+
+    ``skip`` (the staging folder, when ``src`` contains it) is never copied into itself.
+    """
     budget = _Budget(max_bytes, max_files, src, None)
+    skipped = os.path.realpath(skip) if skip else None
 
     def ignore(folder: str, names: list[str]) -> list[str]:
+        left_out = []
         for entry in names:
-            budget.entry(os.path.join(folder, entry))
-        return [n for n in names if n == ".git"]
+            path = os.path.join(folder, entry)
+            if entry == ".git" or (skipped and os.path.realpath(path) == skipped):
+                left_out.append(entry)
+                continue
+            budget.entry(path)
+        return left_out
 
     try:
         shutil.copytree(src, dest, symlinks=True, ignore=ignore)
     except shutil.Error as e:
-        raise DownloadError(f"Cannot copy {src}: {e}") from e
+        errors = e.args[0] if e.args and isinstance(e.args[0], list) else []
+        first = f"{errors[0][0]}: {errors[0][2]}" if errors and len(errors[0]) == 3 else str(e)
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise DownloadError(f"Cannot copy {src}: {first}{more}") from e
     except OSError as e:
         raise DownloadError(f"Cannot copy {src}: {e.strerror or e}") from e

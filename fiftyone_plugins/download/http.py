@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -41,6 +42,8 @@ ProgressCallback = Callable[[int, "int | None"], None]
 MAX_REDIRECTS = 10
 CHUNK_SIZE = 64 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
+#: what a token may hold to travel in a header (printable ASCII, no spaces)
+_HEADER_SAFE = re.compile(r"^[\x21-\x7e]+$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,7 +144,13 @@ class Fetcher:
         import requests
 
         self._trusted = {_origin(u) for u in trusted_urls}
-        self._token = token or None
+        token = (token or "").strip() or None  # `$(cat token-file)` may keep a newline
+        if token is not None and not _HEADER_SAFE.match(token):
+            raise DownloadError(
+                "GITHUB_TOKEN contains spaces, control or non-ASCII characters; "
+                "set it to the token alone (its value is not shown)"
+            )
+        self._token = token
         self._timeout = timeout
         self._max_bytes = max_bytes
         self._policy = policy or RETRY_POLICY or configured_policy()
@@ -194,6 +203,11 @@ class Fetcher:
                         f"Timed out after {self._timeout:g}s fetching {redact_url(url)}", url=url
                     )
                 ) from e
+            except requests.exceptions.InvalidHeader:  # its message quotes the header: no chain
+                raise DownloadError(
+                    f"Cannot send the request to {urlsplit(hop).hostname}: invalid header value",
+                    url=url,
+                ) from None
             except requests.exceptions.InvalidURL as e:
                 raise DownloadError(f"Invalid URL {redact_url(hop)}", url=url) from e
             except requests.exceptions.SSLError as e:  # deterministic: not worth a retry
@@ -365,6 +379,15 @@ class Fetcher:
         ) as e:
             received = max(done, _bytes_read(response))
             raise _Transient(NetworkError(_truncated(url, received, total), url=url)) from e
+        except requests.exceptions.ContentDecodingError as e:  # an OSError too: before it
+            encoding = headers.get("Content-Encoding", "")
+            raise NetworkError(
+                f"Cannot decode the {encoding} response from {redact_url(url)}", url=url
+            ) from e
+        except requests.exceptions.RequestException as e:  # also OSErrors: not a disk fault
+            raise _Transient(
+                NetworkError(f"Download of {redact_url(url)} failed: {_reason(e)}", url=url)
+            ) from e
         except OSError as e:
             raise DownloadError(
                 f"Cannot write the download to {dest}: {e.strerror or e}", url=url

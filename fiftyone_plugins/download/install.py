@@ -14,7 +14,7 @@ import logging
 import os
 from collections import deque
 
-from ..definitions import MANIFEST_NAMES, PluginDefinition, find_manifest
+from ..definitions import MANIFEST_NAMES, PluginDefinition, _short_repr, find_manifest
 from ..errors import (
     DownloadError,
     NoPluginsFoundError,
@@ -96,7 +96,7 @@ def scan(root: str, start: str, max_depth: int) -> Scan:
             continue
         kind = plugin.manifest.get("type")
         if kind is not None and kind != "plugin":
-            result.ignored[rel] = f"type {kind!r} is not a plugin"
+            result.ignored[rel] = f"type {_short_repr(kind)} is not a plugin"
             continue
         if plugin.name in seen:
             result.ignored[rel] = f"duplicate of {plugin.name!r} in {seen[plugin.name]}"
@@ -169,6 +169,41 @@ def plugin_target(plugins_dir: str, name: str) -> str:
     return os.path.join(plugins_dir, *parts)
 
 
+def _foreign(path: str, name: str, folders: dict[str, str]) -> bool:
+    """Whether ``path`` is or holds the folder of a plugin not called ``name``."""
+    return any(
+        owner != name and (folder == path or folder.startswith(path + os.sep))
+        for folder, owner in folders.items()
+    )
+
+
+def _free_target(plugins_dir: str, name: str, folders: dict[str, str]) -> str:
+    """:func:`plugin_target`, or ``<target>-2``, ``-3``... while that holds another plugin.
+
+    A target inside another plugin's folder would be hidden by it: that is an error.
+    """
+    target = plugin_target(plugins_dir, name)
+    inside = os.path.join(plugins_dir, "")
+    folders = {f: n for f, n in folders.items() if f.startswith(inside) and f != inside}
+    for folder, owner in folders.items():
+        if owner != name and target.startswith(folder + os.sep):
+            raise DownloadError(
+                f"Cannot install {name!r} into {target}: it lies inside the folder of "
+                f"plugin {owner!r}"
+            )
+    candidate, number = target, 1
+    while _foreign(candidate, name, folders) or (
+        candidate != target and os.path.lexists(candidate) and folders.get(candidate) != name
+    ):
+        number += 1
+        candidate = f"{target}-{number}"
+    if candidate != target:
+        logger.warning(
+            "%s holds another plugin; installing %r into %s instead", target, name, candidate
+        )
+    return candidate
+
+
 def make_dirs(path: str) -> list[str]:
     """``os.makedirs`` that returns the folders it created, outermost first."""
     missing: list[str] = []
@@ -225,19 +260,22 @@ def install(
     *,
     overwrite: bool,
     existing: dict[str, str],
+    folders: dict[str, str] | None = None,
 ) -> Installed:
     """Moves the staged ``plugins`` into ``plugins_dir``, all or nothing.
 
     ``existing`` maps installed plugin names to their folders. Without ``overwrite`` such
     plugins (and occupied target folders) are skipped; with it, the old folder is moved aside
     into ``staging`` and is deleted with it, after every new copy is in place.
+    ``folders`` maps every installed plugin folder to its plugin's name: a target folder that
+    holds, or lies inside, *another* plugin is never replaced; a free sibling is used instead.
     """
     outcome = Installed({}, {}, [])
     retired = os.path.join(staging, "replaced")
     journal = _Journal()
     try:
         for plugin in plugins:
-            target = plugin_target(plugins_dir, plugin.name)
+            target = _free_target(plugins_dir, plugin.name, folders or {})
             old = existing.get(plugin.name)
             occupied = [p for p in (old, target) if p and os.path.lexists(p)]
             if occupied and not overwrite:

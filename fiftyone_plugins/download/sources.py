@@ -18,6 +18,8 @@ from ..errors import DownloadError, SourceNotFoundError
 
 _SLUG = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _SHORT_FORM = re.compile(r"^([A-Za-z0-9_.\-]+)/([A-Za-z0-9_.\-]+)(?:/(.+))?$")
+#: ``git@host:user/repo.git``, the SSH clone address GitHub shows
+_SCP_FORM = re.compile(r"^[A-Za-z0-9_.\-]+@([A-Za-z0-9_.\-]+):(?!//)([^/].*)$")
 #: archive suffixes that mark a plain URL on the GitHub web host as a direct download
 _DIRECT_KINDS = ("archive", "raw", "releases/download")
 
@@ -88,8 +90,12 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _host_key(netloc: str) -> str:
+def _host_key(netloc: str, scheme: str = "https") -> str:
+    """``host[:port]`` for comparing hosts: no credentials or ``www.``, default port dropped."""
     host = netloc.lower().rsplit("@", 1)[-1]
+    default = {"http": "80", "https": "443"}.get(scheme.lower())
+    if default and host.endswith(":" + default):
+        host = host[: -len(default) - 1]
     return host[4:] if host.startswith("www.") else host
 
 
@@ -151,8 +157,16 @@ def parse_source(text: str, github_url: str) -> Source:
     if os.path.exists(local):
         return LocalSource(local)
     web = urlsplit(github_url)
+    scp = _SCP_FORM.match(text)  # git@github.com:user/repo.git, as copied from "Code > SSH"
+    if scp:
+        if _host_key(scp.group(1)) != _host_key(web.hostname or ""):
+            raise DownloadError(
+                f"{text!r} is an SSH address, which cannot be downloaded; use the "
+                "repository's https:// URL"
+            )
+        text = f"{web.scheme or 'https'}://{web.netloc}{web.path.rstrip('/')}/{scp.group(2)}"
     parts = urlsplit(text)
-    if not parts.scheme and _host_key(text.split("/", 1)[0]) == _host_key(web.netloc):
+    if not parts.scheme and _host_key(text.split("/", 1)[0]) == _host_key(web.netloc, web.scheme):
         text = f"{web.scheme or 'https'}://{text}"
         parts = urlsplit(text)
     if parts.scheme in ("http", "https"):
@@ -160,13 +174,17 @@ def parse_source(text: str, github_url: str) -> Source:
             raise DownloadError(f"{text!r} is not a valid URL")
         prefix = web.path.rstrip("/")  # GitHub Enterprise may live under a path prefix
         path = parts.path or "/"
-        if _host_key(parts.netloc) == _host_key(web.netloc) and (
+        if _host_key(parts.netloc, parts.scheme) == _host_key(web.netloc, web.scheme) and (
             not prefix or path == prefix or path.startswith(prefix + "/")
         ):
             if prefix:
                 text = urlunsplit(parts._replace(path=path[len(prefix) :]))
             return _parse_github_url(text)
         return UrlSource(text)
+    if parts.scheme in ("ssh", "git", "git+ssh") and _host_key(parts.hostname or "") == _host_key(
+        web.hostname or ""
+    ):  # ssh://git@github.com/user/repo.git: the same repository, fetched over https
+        return _parse_github_url(urlunsplit(("https", web.netloc, parts.path, "", "")))
     if parts.scheme and len(parts.scheme) > 1:  # not a Windows drive letter
         raise DownloadError(f"Unsupported URL scheme {parts.scheme!r} in {redact_url(text)}")
     match = _SHORT_FORM.match(text)
@@ -176,6 +194,8 @@ def parse_source(text: str, github_url: str) -> Source:
     if match and not looks_like_path:
         user, repo, ref = match.group(1), _repo_name(match.group(2)), match.group(3)
         _check_slug(user, repo, text)
+        if ref and ref.split("/", 1)[0] in ("tree", "blob", "commit"):  # a URL minus its host
+            return _parse_github_url(f"{web.scheme or 'https'}://{web.netloc}/{text}")
         ref_parts = tuple(_segments(ref)) if ref else ()
         return GitHubSource(user, repo, ref_parts, "ref")
     if looks_like_path or os.sep in text:

@@ -1,0 +1,1 @@
+"""``fiftyone.core``: only ``fiftyone.core.utils`` exists here (no datasets)."""

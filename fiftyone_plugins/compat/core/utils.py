@@ -1,0 +1,76 @@
+"""``fiftyone.core.utils``: the helpers plugins use, ``add_sys_path`` and ``lazy_import``."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import sys
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .. import MISSING_MESSAGE
+
+
+@contextlib.contextmanager
+def add_sys_path(path: str, index: int = 0) -> Iterator[None]:
+    """Puts ``path`` on ``sys.path`` for the duration of a ``with`` block."""
+    sys.path.insert(index, path)
+    try:
+        yield
+    finally:
+        try:
+            sys.path.remove(path)
+        except ValueError:
+            pass
+
+
+class LazyModule(types.ModuleType):
+    """A module imported on first attribute access."""
+
+    def __init__(self, module_name: str, callback: Callable[[], Any] | None = None) -> None:
+        super().__init__(module_name)
+        self._module: types.ModuleType | None = None
+        self._callback = callback
+
+    def _load(self) -> types.ModuleType:
+        if self._module is None:
+            if self._callback is not None:
+                self._callback()
+            self._module = importlib.import_module(self.__name__)
+            self.__dict__.update(
+                {k: v for k, v in self._module.__dict__.items() if k != "__name__"}
+            )
+        return self._module
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") and name in ("_module", "_callback"):
+            raise AttributeError(name)
+        return getattr(self._load(), name)
+
+    def __dir__(self) -> list[str]:
+        return dir(self._load())
+
+    def __repr__(self) -> str:
+        return f"<LazyModule {self.__name__!r}>"
+
+
+def lazy_import(module_name: str, callback: Callable[[], Any] | None = None) -> LazyModule:
+    """A proxy for ``module_name`` that imports it on first use (as FiftyOne's does)."""
+    return LazyModule(module_name, callback=callback)
+
+
+def ensure_package(requirement: str, error_level: int | None = None, **_: Any) -> bool:
+    """Whether the distribution named by ``requirement`` is importable (a light check)."""
+    name = requirement.split(";")[0].strip()
+    for sep in "<>=!~[ ":
+        name = name.split(sep)[0]
+    found = importlib.util.find_spec(name.replace("-", "_")) is not None
+    if not found and error_level in (None, 0):
+        raise ImportError(f"The requested operation requires that {requirement!r} is installed")
+    return found
+
+
+def __getattr__(name: str) -> Any:
+    raise AttributeError(MISSING_MESSAGE.format(name=f"fiftyone.core.utils.{name}"))

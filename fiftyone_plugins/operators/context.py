@@ -1,0 +1,373 @@
+"""``ExecutionContext``: what an operator sees of the request it is running for.
+
+The context wraps ``request_params``, a plain dict (``params``, ``dataset_name``,
+``dataset_id``, ``view``, ``selected``, ``selected_labels``, ``current_sample``,
+``delegated``, ``request_delegation``, ``delegation_target``, ``results``, ...), and may
+also hold the host's dataset and view objects directly. Plugins construct it themselves
+from ``request_params`` too, so every argument but the first is optional.
+
+Datasets given by name or id are loaded on first access through the dataset resolver
+(:mod:`fiftyone_plugins.operators.datasets`). ``ctx.dataset``/``ctx.view`` are ``None`` when
+the request names no dataset.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..secrets import SecretsDict
+from .operations import Executor, InvocationRequest, Operations
+
+logger = logging.getLogger("fiftyone_plugins.operators")
+
+_UNSET: Any = object()
+
+#: request keys that hold objects or are rebuilt by the worker, never stored as given
+_OBJECT_KEYS = frozenset({"params", "view", "dataset", "secrets"})
+
+
+class ExecutionContext:
+    """The execution context of one operator run.
+
+    Args:
+        request_params: the request as a dict (see the module docstring)
+        executor: collects ``trigger``/``ops`` requests (created when omitted)
+        set_progress: ``callback(progress, label)`` for :meth:`set_progress`
+        delegated_operation_id: the id of the delegated operation being run, if any
+        operator_uri: the URI of the operator being run
+        required_secrets: the secret keys the plugin declares
+        secrets: explicit secret values (a host that resolved them itself)
+        dataset, view: the host's dataset and view objects, if it has them
+    """
+
+    def __init__(
+        self,
+        request_params: dict[str, Any] | None = None,
+        executor: Executor | None = None,
+        set_progress: Callable[..., Any] | None = None,
+        delegated_operation_id: str | None = None,
+        operator_uri: str | None = None,
+        required_secrets: Iterable[str] | None = None,
+        *,
+        secrets: Mapping[str, Any] | None = None,
+        dataset: Any = None,
+        view: Any = None,
+        plugin_name: str | None = None,
+        resolver: Any = None,
+    ) -> None:
+        if request_params is None:
+            request_params = {}
+        self.request_params = request_params
+        params = request_params.get("params")
+        if params is None:
+            params = request_params["params"] = {}
+        #: the operator's parameters: a plain mutable dict
+        self.params: dict[str, Any] = params
+        self.executor = executor if executor is not None else Executor()
+        self.user = request_params.get("user")
+        self.event_args: dict[str, Any] = {}
+        self._set_progress = set_progress
+        self._delegated_operation_id = delegated_operation_id
+        self._operator_uri = operator_uri or request_params.get("operator_uri")
+        self._plugin_name = plugin_name
+        self._required_secrets = required_secrets
+        self._secret_values = secrets
+        self._secrets: SecretsDict | None = None
+        self._dataset = dataset
+        self._view = view
+        self._resolver = resolver
+        self._ops: Operations | None = None
+        self._panel: Any = None
+        #: the last ``(progress, label)`` reported with :meth:`set_progress`
+        self.progress: tuple[float | None, str | None] | None = None
+
+    # -- the request ---------------------------------------------------------------------------
+
+    @property
+    def operator_uri(self) -> str | None:
+        return self._operator_uri
+
+    @property
+    def plugin_name(self) -> str | None:
+        if self._plugin_name:
+            return self._plugin_name
+        uri = self._operator_uri
+        return uri.rsplit("/", 1)[0] if uri and "/" in uri else None
+
+    @property
+    def resolver(self) -> Any:
+        if self._resolver is None:
+            from .datasets import get_resolver
+
+            self._resolver = get_resolver()
+        return self._resolver
+
+    @property
+    def dataset(self) -> Any:
+        """The dataset being operated on, or ``None``."""
+        if self._dataset is not None:
+            return self._dataset
+        key = self.request_params.get("dataset_id") or self.request_params.get("dataset_name")
+        if key:
+            dataset = self.resolver.load(key)
+            if dataset is not None:
+                self._dataset = dataset
+                name = self.resolver.name_of(dataset)
+                if name:  # the dataset may have been renamed since the request was made
+                    self.request_params["dataset_name"] = name
+            return dataset
+        if self._view is not None:
+            self._dataset = self.resolver.dataset_of(self._view)
+        return self._dataset
+
+    @property
+    def dataset_name(self) -> str | None:
+        name = self.request_params.get("dataset_name")
+        if name is None and self._dataset is not None:
+            name = self.resolver.name_of(self._dataset)
+        return name
+
+    @property
+    def dataset_id(self) -> str | None:
+        uid = self.request_params.get("dataset_id")
+        if uid is None and self._dataset is not None:
+            uid = self.resolver.id_of(self._dataset)
+        return uid
+
+    @property
+    def view(self) -> Any:
+        """The view being operated on (the whole dataset when none was given), or ``None``."""
+        if self._view is not None:
+            return self._view
+        dataset = self.dataset
+        if dataset is None:
+            return None
+        serialized = self.request_params.get("view")
+        if serialized:
+            self._view = self.resolver.load_view(dataset, serialized)
+        else:
+            self._view = self.resolver.default_view(dataset)
+        return self._view
+
+    def target_view(self, param_name: str = "view_target") -> Any:
+        """The view chosen by a ``view_target`` parameter (dataset, selection or view)."""
+        target = self.params.get(param_name)
+        if target == "SELECTED_SAMPLES" and hasattr(self.view, "select"):
+            return self.view.select(self.selected)
+        if target == "DATASET":
+            return self.dataset
+        return self.view
+
+    @property
+    def has_custom_view(self) -> bool:
+        return any(self.request_params.get(k) for k in ("view", "filters", "extended"))
+
+    @property
+    def selected(self) -> list[Any]:
+        """The selected sample ids (``[]`` when none)."""
+        return self.request_params.get("selected") or []
+
+    @property
+    def selected_labels(self) -> list[Any]:
+        return self.request_params.get("selected_labels") or []
+
+    @property
+    def current_sample(self) -> Any:
+        return self.request_params.get("current_sample")
+
+    @property
+    def extended_selection(self) -> Any:
+        return self.request_params.get("extended_selection")
+
+    @property
+    def group_slice(self) -> Any:
+        return self.request_params.get("group_slice")
+
+    @property
+    def spaces(self) -> Any:
+        return self.request_params.get("spaces")
+
+    @property
+    def user_id(self) -> Any:
+        user = self.user
+        if user is None or isinstance(user, (str, int)):
+            return user
+        if isinstance(user, Mapping):
+            return user.get("id")
+        return getattr(user, "id", None)
+
+    @property
+    def delegated(self) -> bool:
+        """Whether this run is a delegated operation executing in a worker."""
+        return bool(self.request_params.get("delegated", False))
+
+    @property
+    def delegated_operation_id(self) -> str | None:
+        return self._delegated_operation_id
+
+    @property
+    def requesting_delegated_execution(self) -> bool:
+        return bool(self.request_params.get("request_delegation", False))
+
+    @property
+    def delegation_target(self) -> str | None:
+        return self.request_params.get("delegation_target")
+
+    @property
+    def results(self) -> dict[str, Any]:
+        return self.request_params.get("results") or {}
+
+    @property
+    def panel_id(self) -> str | None:
+        return self.params.get("panel_id")
+
+    @property
+    def panel_state(self) -> dict[str, Any]:
+        state = self.params.get("state")
+        return state if isinstance(state, dict) else {}
+
+    @property
+    def panel(self) -> Any:
+        """``ctx.panel``: state and data of the invoking panel."""
+        if self._panel is None:
+            from .panel import PanelRef
+
+            self._panel = PanelRef(self)
+        return self._panel
+
+    # -- plugin settings and secrets -------------------------------------------------------------
+
+    @property
+    def plugin_settings(self) -> dict[str, Any]:
+        """The plugin's settings: system-wide (App config) overlaid by dataset-specific ones.
+
+        Dataset-specific settings come from ``request_params["plugin_settings"]`` or, when
+        the host's dataset has one, ``dataset.app_config.plugins[<plugin name>]``.
+        """
+        from ..config import get_plugin_settings
+
+        name = self.plugin_name
+        settings = get_plugin_settings(name) if name else {}
+        specific = self.request_params.get("plugin_settings")
+        if specific is None and self._dataset is not None:
+            plugins = getattr(getattr(self._dataset, "app_config", None), "plugins", None)
+            if isinstance(plugins, Mapping):
+                specific = plugins.get(name)
+        if isinstance(specific, Mapping):
+            settings.update(specific)
+        return settings
+
+    def get_plugin_setting(self, key: str, default: Any = None) -> Any:
+        return self.plugin_settings.get(key, default)
+
+    @property
+    def secrets(self) -> SecretsDict:
+        """The plugin's declared secrets (see :mod:`fiftyone_plugins.secrets` for the rules)."""
+        secrets = self._secrets
+        if secrets is None:
+            secrets = self._secrets = SecretsDict(self._required_secrets, self._secret_values)
+        return secrets
+
+    def secret(self, key: str) -> str | None:
+        """The value of the declared secret ``key``; ``None`` when unset or undeclared."""
+        return self.secrets[key]
+
+    async def resolve_secret_values(self, keys: Iterable[str], **kwargs: Any) -> None:
+        """Accepted for compatibility: secrets are resolved on first access."""
+        return None
+
+    # -- talking to the host ------------------------------------------------------------------
+
+    @property
+    def ops(self) -> Operations:
+        ops = self._ops
+        if ops is None:
+            ops = self._ops = Operations(self)
+        return ops
+
+    def trigger(
+        self, operator_name: str, params: dict[str, Any] | None = None
+    ) -> InvocationRequest:
+        """Records a request to invoke ``operator_name``; returned in ``result.executor``."""
+        return self.executor.trigger(operator_name, params)
+
+    def prompt(
+        self,
+        operator_uri: str,
+        params: dict[str, Any] | None = None,
+        on_success: Any = None,
+        on_error: Any = None,
+        skip_prompt: bool = False,
+    ) -> InvocationRequest:
+        from .types.base import to_jsonable
+
+        return self.trigger(
+            "prompt_user_for_operation",
+            params={
+                "operator_uri": operator_uri,
+                "panel_id": self.panel_id,
+                "params": params,
+                "on_success": to_jsonable(on_success) if on_success else None,
+                "on_error": to_jsonable(on_error) if on_error else None,
+                "skip_prompt": skip_prompt,
+            },
+        )
+
+    def log(self, message: str) -> InvocationRequest:
+        """Logs ``message`` (debug level) and records a ``console_log`` request."""
+        logger.debug("%s: %s", self._operator_uri, message)
+        self.executor.log(message)
+        return self.trigger("console_log", {"message": message})
+
+    def set_progress(self, progress: float | None = None, label: str | None = None) -> None:
+        """Reports progress; stored on a delegated operation, harmless in immediate runs."""
+        self.progress = (progress, label)
+        callback = self._set_progress
+        if callback is not None:
+            callback(progress, label)
+
+    def store(self, store_name: str) -> Any:
+        """The plugin's execution store ``store_name``, scoped to the dataset when there is one."""
+        from .store import ExecutionStore
+
+        plugin_name = self.plugin_name
+        if not plugin_name:
+            raise ValueError("ctx.store() needs to know the plugin: pass operator_uri")
+        dataset_id = self.request_params.get("dataset_id")
+        if dataset_id is None and (self._dataset is not None or self.dataset_name):
+            dataset = self.dataset
+            dataset_id = None if dataset is None else self.resolver.id_of(dataset)
+        return ExecutionStore.create(store_name, plugin_name, dataset_id=dataset_id)
+
+    # -- serialization --------------------------------------------------------------------------
+
+    def serialize(self) -> dict[str, Any]:
+        """The request as JSON-ready data, for delegation: never secrets nor host objects.
+
+        The dataset becomes its name and id and the view is serialized by the resolver.
+        """
+        data = {k: v for k, v in self.request_params.items() if k not in _OBJECT_KEYS}
+        data["params"] = self.params
+        if self._dataset is not None or self._view is not None:
+            dataset = self.dataset
+            if dataset is not None:
+                data["dataset_name"] = self.dataset_name
+                data["dataset_id"] = self.dataset_id
+        view = self.request_params.get("view")
+        if self._view is not None:
+            view = self.resolver.serialize_view(self._view)
+        data["view"] = view
+        user = data.get("user")
+        if user is not None and not isinstance(user, (str, int, float, dict)):
+            data["user"] = self.user_id
+        return data
+
+    to_dict = serialize
+
+    def __repr__(self) -> str:
+        return (
+            f"ExecutionContext(operator_uri={self._operator_uri!r}, "
+            f"params={sorted(self.params)!r}, dataset={self.dataset_name!r})"
+        )

@@ -1,0 +1,267 @@
+"""The host's datasets: a small pluggable resolver between names, objects and stable ids.
+
+The library never creates datasets; ``execute_operator(..., dataset=..., view=...)`` takes
+whatever objects the host passes. A resolver is needed only where an object must become
+data and back: a delegated request stores the dataset's name and id and the serialized view,
+and the worker turns them into objects again.
+
+Which resolver is used (:func:`get_resolver`):
+
+1. the config field ``dataset_resolver`` (env ``FIFTYONE_DATASET_RESOLVER``): a dotted path
+   ``module:attr`` or ``module.attr`` naming a resolver class (instantiated with no
+   arguments), a factory function or an instance;
+2. else, when the real ``fiftyone`` distribution is installed, :class:`FiftyOneDatasetResolver`;
+3. else the process-wide :class:`InMemoryDatasetResolver`, for tests and demos.
+
+A resolver is any object with the methods of :class:`DatasetResolver`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import uuid
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = [
+    "DatasetResolver",
+    "FiftyOneDatasetResolver",
+    "InMemoryDatasetResolver",
+    "get_resolver",
+    "set_resolver",
+]
+
+
+class DatasetResolver:
+    """The interface: turn datasets and views into names, ids and JSON, and back.
+
+    Subclass it (or duck-type it); every method has a conservative default.
+    """
+
+    def load(self, name_or_id: str) -> Any | None:
+        """The dataset with this id or name, or ``None``."""
+        return None
+
+    def exists(self, name_or_id: str) -> bool:
+        """Whether a dataset with this id or name exists (delegated cleanup asks)."""
+        return self.load(name_or_id) is not None
+
+    def name_of(self, dataset: Any) -> str | None:
+        """The dataset's name."""
+        name = getattr(dataset, "name", None)
+        return name if isinstance(name, str) else None
+
+    def id_of(self, dataset: Any) -> str | None:
+        """The dataset's stable id (kept when it is renamed), or ``None``."""
+        value = getattr(dataset, "id", None)
+        return None if value is None else str(value)
+
+    def is_dataset(self, obj: Any) -> bool:
+        """Whether ``obj`` is a dataset (as opposed to a view of one)."""
+        return True
+
+    def dataset_of(self, view: Any) -> Any | None:
+        """The dataset a view belongs to (a dataset is its own)."""
+        return view if self.is_dataset(view) else getattr(view, "dataset", None)
+
+    def default_view(self, dataset: Any) -> Any:
+        """The view of a whole dataset."""
+        return dataset
+
+    def serialize_view(self, view: Any) -> Any:
+        """A JSON form of ``view`` (``None`` means "the whole dataset")."""
+        return None
+
+    def load_view(self, dataset: Any, serialized: Any) -> Any:
+        """The view that :meth:`serialize_view` described, on ``dataset``."""
+        return self.default_view(dataset)
+
+
+class InMemoryDatasetResolver(DatasetResolver):
+    """Datasets and views registered in this process: for tests, demos and simple hosts.
+
+    ``add(obj, name=None)`` registers any object as a dataset (its ``name`` attribute is used
+    when no name is given) and returns its id. Views are any objects with a ``dataset``
+    attribute pointing at a registered dataset; they are serialized by reference, so they
+    only round-trip within this process (as the ``memory://`` delegated store does).
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Any] = {}
+        self._names: dict[str, str] = {}  # name -> id
+        self._ids: dict[int, str] = {}  # id(object) -> id
+        self._views: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def add(self, dataset: Any, name: str | None = None) -> str:
+        """Registers ``dataset`` (under ``name``) and returns its stable id."""
+        name = name or DatasetResolver.name_of(self, dataset)
+        if not name:
+            raise ValueError("A dataset needs a name: pass name= or give it a .name")
+        with self._lock:
+            key = self._ids.get(id(dataset))
+            if key is None:
+                key = uuid.uuid4().hex[:24]
+                self._ids[id(dataset)] = key
+                self._by_id[key] = dataset
+            for old, value in list(self._names.items()):
+                if value == key:
+                    del self._names[old]
+            self._names[name] = key
+        return key
+
+    def remove(self, name_or_id: str) -> None:
+        with self._lock:
+            key = self._names.pop(name_or_id, None) or name_or_id
+            dataset = self._by_id.pop(key, None)
+            if dataset is not None:
+                self._ids.pop(id(dataset), None)
+            for old, value in list(self._names.items()):
+                if value == key:
+                    del self._names[old]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_id.clear()
+            self._names.clear()
+            self._ids.clear()
+            self._views.clear()
+
+    def load(self, name_or_id: str) -> Any | None:
+        key = self._names.get(name_or_id, name_or_id)
+        return self._by_id.get(key)
+
+    def name_of(self, dataset: Any) -> str | None:
+        key = self._ids.get(id(dataset))
+        if key is not None:
+            for name, value in self._names.items():
+                if value == key:
+                    return name
+        return DatasetResolver.name_of(self, dataset)
+
+    def id_of(self, dataset: Any) -> str | None:
+        key = self._ids.get(id(dataset))
+        return key if key is not None else DatasetResolver.id_of(self, dataset)
+
+    def is_dataset(self, obj: Any) -> bool:
+        return id(obj) in self._ids or getattr(obj, "dataset", None) is None
+
+    def serialize_view(self, view: Any) -> Any:
+        if view is None or self.is_dataset(view):
+            return None
+        key = uuid.uuid4().hex
+        with self._lock:
+            self._views[key] = view
+        return {"_in_memory_view": key}
+
+    def load_view(self, dataset: Any, serialized: Any) -> Any:
+        if isinstance(serialized, dict) and "_in_memory_view" in serialized:
+            view = self._views.get(serialized["_in_memory_view"])
+            if view is not None:
+                return view
+        return dataset
+
+
+class FiftyOneDatasetResolver(DatasetResolver):
+    """Adapter for the real ``fiftyone`` package (used when it is installed)."""
+
+    def load(self, name_or_id: str) -> Any | None:
+        import fiftyone as fo
+
+        try:
+            if fo.dataset_exists(name_or_id):
+                return fo.load_dataset(name_or_id)
+        except Exception:
+            pass
+        try:
+            import fiftyone.core.odm.utils as focu
+
+            return focu.load_dataset(id=name_or_id)
+        except Exception:
+            return None
+
+    def id_of(self, dataset: Any) -> str | None:
+        doc = getattr(dataset, "_doc", None)
+        return None if doc is None else str(doc.id)
+
+    def is_dataset(self, obj: Any) -> bool:
+        import fiftyone.core.dataset as fod
+
+        return isinstance(obj, fod.Dataset)
+
+    def dataset_of(self, view: Any) -> Any | None:
+        if self.is_dataset(view):
+            return view
+        return getattr(view, "_root_dataset", None)
+
+    def default_view(self, dataset: Any) -> Any:
+        return dataset.view()
+
+    def serialize_view(self, view: Any) -> Any:
+        if view is None:
+            return None
+        return view._serialize()
+
+    def load_view(self, dataset: Any, serialized: Any) -> Any:
+        if not serialized:
+            return dataset.view()
+        import fiftyone.core.view as fov
+
+        return fov.DatasetView._build(dataset, serialized)
+
+
+_default = InMemoryDatasetResolver()
+_explicit: Any = None
+_cached: tuple[str, Any] | None = None
+
+
+def set_resolver(resolver: Any) -> None:
+    """Makes ``resolver`` the one used by every execution (``None`` restores the default)."""
+    global _explicit, _cached
+    _explicit = resolver
+    _cached = None
+
+
+def _import_dotted(path: str) -> Any:
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ConfigError(
+            f"dataset_resolver {path!r} must look like 'module:attr' or 'module.attr'"
+        )
+    try:
+        value = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"Cannot import the dataset resolver {path!r}: {e}") from e
+    if isinstance(value, type) or (callable(value) and not hasattr(value, "load")):
+        value = value()
+    return value
+
+
+def get_resolver() -> Any:
+    """The dataset resolver to use now (see the module docstring for the order)."""
+    global _cached
+    if _explicit is not None:
+        return _explicit
+    from ..config import load_config
+
+    path = load_config().dataset_resolver
+    cached = _cached
+    if cached is not None and cached[0] == path:
+        return cached[1]
+    if path:
+        resolver = _import_dotted(path)
+    else:
+        from ..compat import fiftyone_installed
+
+        resolver = FiftyOneDatasetResolver() if fiftyone_installed() else _default
+    _cached = (path, resolver)
+    return resolver
+
+
+def default_resolver() -> InMemoryDatasetResolver:
+    """The process-wide in-memory resolver (used when nothing else is configured)."""
+    return _default

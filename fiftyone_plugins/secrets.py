@@ -1,0 +1,172 @@
+"""Plugin secrets: the values a plugin declares under ``secrets`` in its ``fiftyone.yml``.
+
+Values come from *providers*, asked in order; the first that knows a key wins. The
+environment (``os.environ``) is always asked first, so ``FIFTYONE_CVAT_URL=... python ...``
+works as in the reference; hosts add their own (a vault, a keyring) with
+:func:`register_provider`. A provider is any object with ``get(key) -> str | None``.
+
+The rule for unset secrets (the same in every hook, ``resolve_input`` to ``execute``):
+
+- ``ctx.secrets[key]``, ``ctx.secrets.get(key)`` and ``ctx.secret(key)`` give ``None`` for a
+  declared secret that no provider knows, and for an empty value: never ``""``.
+- ``key in ctx.secrets``, ``keys()``, ``items()``, ``values()``, ``len()`` and iteration
+  cover only secrets that are *declared and set*. (FiftyOne's ``in`` is true for declared
+  but unset keys; here it answers "can I use this secret?".)
+- Undeclared keys are invisible even when the environment has them: ``[]`` gives ``None``,
+  ``get(key, default)`` gives ``default``.
+
+Secret values never appear in a :class:`SecretsDict`'s ``repr``/``str``, are not
+JSON-serializable through it, and the executor keeps them out of logs, error messages,
+``to_json()`` and anything stored for delegation.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Protocol
+
+__all__ = [
+    "EnvironmentProvider",
+    "SecretsDict",
+    "SecretsProvider",
+    "get_providers",
+    "redact",
+    "register_provider",
+    "resolve_secret",
+    "unregister_provider",
+]
+
+REDACTED = "***"
+
+
+class SecretsProvider(Protocol):
+    """Where secret values come from."""
+
+    def get(self, key: str) -> str | None:
+        """The value of ``key``, or ``None`` when this provider does not know it."""
+        ...
+
+
+class EnvironmentProvider:
+    """Reads secrets from environment variables of the same name."""
+
+    def get(self, key: str) -> str | None:
+        return os.environ.get(key)
+
+    def __repr__(self) -> str:
+        return "EnvironmentProvider()"
+
+
+_ENVIRONMENT = EnvironmentProvider()
+_providers: list[SecretsProvider] = []
+_lock = threading.Lock()
+
+
+def register_provider(provider: SecretsProvider) -> None:
+    """Adds a provider, asked after the environment and the providers added before it."""
+    if not callable(getattr(provider, "get", None)):
+        raise TypeError("A secrets provider needs a get(key) -> str | None method")
+    with _lock:
+        if provider not in _providers:
+            _providers.append(provider)
+
+
+def unregister_provider(provider: SecretsProvider) -> None:
+    """Removes a provider added with :func:`register_provider` (unknown ones are ignored)."""
+    with _lock:
+        if provider in _providers:
+            _providers.remove(provider)
+
+
+def get_providers() -> list[SecretsProvider]:
+    """The providers in the order they are asked (the environment first)."""
+    return [_ENVIRONMENT, *_providers]
+
+
+def resolve_secret(key: str) -> str | None:
+    """The value of ``key`` from the first provider that has a non-empty one, else ``None``."""
+    value = os.environ.get(key)
+    if value:
+        return value
+    for provider in list(_providers):
+        value = provider.get(key)
+        if value:
+            return str(value)
+    return None
+
+
+class SecretsDict(Mapping[str, Any]):
+    """A read-only mapping of a plugin's declared secrets, resolved on first access.
+
+    See the module docstring for the rules; in short: only declared keys are visible, unset
+    ones read as ``None`` and are not ``in`` the mapping, and values never show in reprs.
+    """
+
+    __slots__ = ("_declared", "_values", "_overrides")
+
+    def __init__(
+        self, declared: Iterable[str] | None = None, values: Mapping[str, Any] | None = None
+    ) -> None:
+        self._declared: tuple[str, ...] = tuple(declared or ())
+        # explicit values (a host that resolved them itself) win over providers
+        self._overrides = dict(values) if values else None
+        self._values: dict[str, str | None] | None = None
+
+    def _resolved(self) -> dict[str, str | None]:
+        values = self._values
+        if values is None:
+            overrides = self._overrides or {}
+            values = {}
+            for key in self._declared:
+                value = overrides.get(key) if key in overrides else resolve_secret(key)
+                values[key] = value if value not in ("", None) else None
+            self._values = values
+        return values
+
+    @property
+    def declared(self) -> tuple[str, ...]:
+        """Every key the plugin declares, set or not."""
+        return self._declared
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._declared:
+            return None
+        return self._resolved().get(key)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        value = self[key]
+        return default if value is None else value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._declared and self._resolved().get(key) is not None  # type: ignore[call-overload]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, v in self._resolved().items() if v is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for v in self._resolved().values() if v is not None)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k!r}: {REDACTED!r}" for k in self)
+        return f"SecretsDict({{{shown}}})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Secrets cannot be pickled")
+
+    def _set_values(self) -> list[str]:
+        """The values that were actually resolved (for redaction); empty if never read."""
+        if self._values is None:
+            return []
+        return [v for v in self._values.values() if v]
+
+
+def redact(text: str, values: Iterable[str]) -> str:
+    """``text`` with every occurrence of each secret value replaced by ``***``."""
+    for value in sorted({v for v in values if v}, key=len, reverse=True):
+        if len(value) >= 3:
+            text = text.replace(value, REDACTED)
+    return text

