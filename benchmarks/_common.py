@@ -52,8 +52,7 @@ def write_plugins(plugins_dir: str, count: int, operators: int = 0) -> None:
                     f"    def execute(self, ctx):\n        return {{'ok': True}}\n"
                 )
             body.append(
-                "def register(p):\n"
-                + "".join(f"    p.register({op.upper()})\n" for op in ops)
+                "def register(p):\n" + "".join(f"    p.register({op.upper()})\n" for op in ops)
             )
             with open(os.path.join(folder, "__init__.py"), "w") as f:
                 f.write("\n".join(body))

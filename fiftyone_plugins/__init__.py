@@ -61,14 +61,15 @@ __all__ = [
     "list_plugins",
     "load_config",
     "load_plugin_requirements",
+    "operators",
 ]
 
 
 def __getattr__(name: str) -> Any:
     module_name = _EXPORTS.get(name)
     if module_name is None:
-        if name == "errors":
-            return importlib.import_module(".errors", __name__)
+        if name in ("errors", "operators"):
+            return importlib.import_module(f".{name}", __name__)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module_name}", __name__), name)
     globals()[name] = value
@@ -80,7 +81,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import errors
+    from . import errors, operators
     from .config import PLUGIN_API_VERSION, get_plugins_dir, load_config
     from .definitions import PluginDefinition
     from .download import download_plugin

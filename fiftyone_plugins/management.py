@@ -72,8 +72,7 @@ def list_plugins(
     return [
         p
         for p in found.plugins
-        if _keep(p.builtin, builtin)
-        and _keep(p.builtin or p.name not in disabled, enabled)
+        if _keep(p.builtin, builtin) and _keep(p.builtin or p.name not in disabled, enabled)
     ]
 
 

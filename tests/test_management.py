@@ -236,6 +236,7 @@ def test_public_api_is_pinned():
         "get_plugin", "get_plugins_dir", "install_plugin_requirements", "is_plugin_enabled",
         "list_disabled_plugins", "list_downloaded_plugins", "list_enabled_plugins",
         "list_plugin_errors", "list_plugins", "load_config", "load_plugin_requirements",
+        "operators",
     }  # fmt: skip
     assert set(fop.__all__) == expected
     for name in expected - {"download_plugin"}:

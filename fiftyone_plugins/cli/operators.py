@@ -150,8 +150,20 @@ def _execute(args: argparse.Namespace) -> int:
     result = execute_operator(
         args.uri, ctx, request_delegation=args.delegate, delegation_target=args.target
     )
+    if result.delegated:
+        doc = result.result or {}
+        print_json({key: doc.get(key) for key in _QUEUED_FIELDS})
+        print(
+            f"Queued as delegated operation {doc.get('id')}; a worker started with "
+            "`delegated launch` will run it",
+            file=sys.stderr,
+        )
+        return 0
     data = result.to_json()
-    if not result.delegated:
-        data.pop("error_trace", None)
+    data.pop("error_trace", None)
     print_json(data)
     return 0
+
+
+#: what `operators execute --delegate` prints about the queued operation
+_QUEUED_FIELDS = ("id", "operator", "label", "run_state", "delegation_target", "queued_at")

@@ -29,6 +29,7 @@ from .operator import ExecutionOptions, Operator, OperatorConfig
 if TYPE_CHECKING:
     from . import types
     from .context import ExecutionContext
+    from .delegated import DelegatedOperationService
     from .executor import (
         ExecutionResult,
         execute_operator,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "ExecutionContext": "context",
+    "DelegatedOperationService": "delegated",
     "ExecutionResult": "executor",
     "ExecutionRunState": "executor",
     "execute_operator": "executor",
@@ -64,6 +66,7 @@ _EXPORTS = {
 
 __all__ = [
     "Categories",
+    "DelegatedOperationService",
     "ExecutionContext",
     "ExecutionOptions",
     "ExecutionResult",

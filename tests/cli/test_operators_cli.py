@@ -103,20 +103,12 @@ def test_execute_prints_json(plugins, capsys):
     )
     assert code == 0
     assert json.loads(out)["result"] == {"message": "HI!", "suffix": "!"}
-    code, out, _ = run(
-        capsys,
-        "operators",
-        "execute",
-        "@test/kinds/delegatable",
-        "--params",
-        '{"x": 1}',
-        "--delegate",
-        "--target",
-        "gpu",
-    )
+    args = ("operators", "execute", "@test/kinds/delegatable", "--params", '{"x": 1}')
+    args += ("--delegate", "--target", "gpu")
+    code, out, err = run(capsys, *args)
     data = json.loads(out)
-    assert code == 0 and data["delegated"] is True and data["result"]["id"]
-    assert data["result"]["delegation_target"] == "gpu"
+    assert code == 0 and data["run_state"] == "queued" and data["delegation_target"] == "gpu"
+    assert f"delegated operation {data['id']}" in err and "metadata" not in data
 
 
 def test_execute_errors_are_one_line_and_an_exit_code(plugins, capsys):

@@ -19,6 +19,7 @@ def test_public_api_is_pinned():
     assert sorted(foo.__all__) == sorted(
         [
             "Categories",
+            "DelegatedOperationService",
             "ExecutionContext",
             "ExecutionOptions",
             "ExecutionResult",

@@ -45,10 +45,28 @@ _JSON_FIELDS = ("context", "result", "metadata")
 _aliases = itertools.count()
 
 
+#: characters MongoDB refuses in database names
+_BAD_DATABASE_CHARS = set('/\\. "$')
+
+
 def database_from_uri(uri: str) -> str:
-    """The database named by the URI's path, or :data:`DEFAULT_DATABASE`."""
-    path = urlsplit(uri).path.strip("/")
-    return path or DEFAULT_DATABASE
+    """The database named by the URI's path, or :data:`DEFAULT_DATABASE`.
+
+    The name is checked here because the driver would otherwise use the raw path (with any
+    extra slash) and fail later with a message that does not say where the name came from.
+    """
+    path = urlsplit(uri).path
+    name = path[1:] if path.startswith("/") else path
+    if not name:
+        return DEFAULT_DATABASE
+    bad = sorted(_BAD_DATABASE_CHARS.intersection(name))
+    if bad or len(name) > 63:
+        reason = f"it contains {''.join(bad)!r}" if bad else "it is longer than 63 characters"
+        raise StoreError(
+            f"Invalid MongoDB database name {name!r} in the delegated-operation store URI: "
+            f"{reason}; use mongodb://host:port/<database>"
+        )
+    return name
 
 
 def _to_mongo(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,29 @@
+"""MongoDB store specifics that need no server: where the database name comes from."""
+
+from __future__ import annotations
+
+import pytest
+
+from fiftyone_plugins.errors import StoreError
+from fiftyone_plugins.operators.stores.mongo import DEFAULT_DATABASE, database_from_uri
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("mongodb://127.0.0.1:27017", DEFAULT_DATABASE),
+        ("mongodb://127.0.0.1:27017/", DEFAULT_DATABASE),
+        ("mongodb://u:p@db.example/team_ops?authSource=admin", "team_ops"),
+        ("mongodb+srv://cluster.example/ops", "ops"),
+    ],
+)
+def test_database_comes_from_the_uri_path(uri, expected):
+    assert database_from_uri(uri) == expected
+
+
+@pytest.mark.parametrize(
+    "uri", ["mongodb://h//ops", "mongodb://h/a/b", "mongodb://h/my.db", "mongodb://h/" + "x" * 64]
+)
+def test_invalid_database_names_are_refused_naming_the_name(uri):
+    with pytest.raises(StoreError, match="Invalid MongoDB database name"):
+        database_from_uri(uri)
