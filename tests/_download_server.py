@@ -19,6 +19,8 @@ import zipfile
 from collections.abc import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
+import pytest
+
 Files = dict[str, "str | bytes"]
 
 
@@ -298,3 +300,37 @@ def iter_tree(root: object) -> Iterator[tuple[str, str, bytes]]:
             else:
                 with open(path, "rb") as f:
                     yield rel, "file", f.read()
+
+
+def snapshot(path: object) -> list[tuple[str, str, bytes]]:
+    """Everything under ``path`` (empty when it does not exist), to prove nothing changed."""
+    import os
+
+    return list(iter_tree(path)) if os.path.exists(str(path)) else []
+
+
+# -- fixtures shared by the download test modules (imported there by name) ----------------------
+
+
+@pytest.fixture
+def server() -> Iterator[TestServer]:
+    """A real HTTP server on 127.0.0.1 for one test."""
+    s = TestServer()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def other() -> Iterator[TestServer]:
+    """A second server: a host that is not GitHub."""
+    s = TestServer()
+    yield s
+    s.close()
+
+
+def serve_github(server: TestServer, monkeypatch: pytest.MonkeyPatch, token: str) -> FakeGitHub:
+    """A fake GitHub on ``server``, with the GitHub base URLs of the config pointed at it."""
+    gh = FakeGitHub(server, token=token)
+    monkeypatch.setenv("FIFTYONE_GITHUB_URL", gh.web_url)
+    monkeypatch.setenv("FIFTYONE_GITHUB_API_URL", gh.api_url)
+    return gh

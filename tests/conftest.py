@@ -9,12 +9,11 @@ import shutil
 
 import pytest
 
-FIXTURES = pathlib.Path(__file__).parent / "fixtures"
+# fixtures shared by several modules: a real mongod, real HTTP servers on 127.0.0.1
+from _download_server import other, server  # noqa: F401
+from _mongod import mongod_uri  # noqa: F401
 
-try:  # the real-mongod fixture, shared by every suite that needs MongoDB
-    from _mongod import mongod_uri  # noqa: F401
-except ImportError:  # pragma: no cover - only while the module does not exist yet
-    pass
+FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
 
 @dataclasses.dataclass

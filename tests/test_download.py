@@ -15,11 +15,12 @@ from _download_server import (
     FakeGitHub,
     Route,
     TestServer,
-    iter_tree,
     make_tar,
     make_zip,
     manifest,
     plugin_files,
+    serve_github,
+    snapshot,
 )
 
 import fiftyone_plugins as fop
@@ -49,30 +50,8 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def server():
-    s = TestServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def other():
-    """A second server: a host that is not GitHub."""
-    s = TestServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def github(server: TestServer, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
-    gh = FakeGitHub(server, token=TOKEN)
-    monkeypatch.setenv("FIFTYONE_GITHUB_URL", gh.web_url)
-    monkeypatch.setenv("FIFTYONE_GITHUB_API_URL", gh.api_url)
-    return gh
-
-
-def snapshot(path: pathlib.Path) -> list[tuple[str, str, bytes]]:
-    return list(iter_tree(path)) if path.exists() else []
+    return serve_github(server, monkeypatch, TOKEN)
 
 
 @pytest.fixture

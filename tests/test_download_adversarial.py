@@ -11,7 +11,14 @@ import tarfile
 import zipfile
 
 import pytest
-from _download_server import FakeGitHub, Route, TestServer, iter_tree, make_zip
+from _download_server import (
+    FakeGitHub,
+    Route,
+    TestServer,
+    make_zip,
+    serve_github,
+    snapshot,
+)
 
 from fiftyone_plugins import discovery, management
 from fiftyone_plugins.download import download_plugin
@@ -35,22 +42,8 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def server():
-    s = TestServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def github(server: TestServer, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
-    gh = FakeGitHub(server, token=TOKEN)
-    monkeypatch.setenv("FIFTYONE_GITHUB_URL", gh.web_url)
-    monkeypatch.setenv("FIFTYONE_GITHUB_API_URL", gh.api_url)
-    return gh
-
-
-def snapshot(path: pathlib.Path) -> list[tuple[str, str, bytes]]:
-    return list(iter_tree(path)) if path.exists() else []
+    return serve_github(server, monkeypatch, TOKEN)
 
 
 # -- manifests shaped like real ones (voxel51/fiftyone-plugins and community repos) ---------

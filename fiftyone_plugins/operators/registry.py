@@ -228,14 +228,18 @@ else:  # pragma: no cover - other platforms
         return tuple([get(name) for name in _ENV_NAMES])
 
 
-def _snapshot() -> _Snapshot:
-    snap = _current
-    if (
-        snap is not None
-        and snap.generation == discovery.generation()
+def _fresh(snap: _Snapshot) -> bool:
+    """Whether ``snap`` can be used without looking at the disk again."""
+    return (
+        snap.generation == discovery.generation()
         and time.monotonic() - snap.checked_at < RECHECK_INTERVAL
         and snap.env_key == _env_key()
-    ):
+    )
+
+
+def _snapshot() -> _Snapshot:
+    snap = _current
+    if snap is not None and _fresh(snap):
         return snap
     return _refresh()
 
@@ -371,12 +375,7 @@ def known_uris() -> list[str]:
 def find_operator(operator_uri: str) -> Operator | None:
     """The enabled operator with this URI, or ``None`` (the hot path of every execution)."""
     snap = _current
-    if (
-        snap is not None
-        and snap.generation == discovery.generation()
-        and time.monotonic() - snap.checked_at < RECHECK_INTERVAL
-        and snap.env_key == _env_key()
-    ):
+    if snap is not None and _fresh(snap):
         op = snap.by_uri.get(operator_uri)
         if op is not None:
             return op

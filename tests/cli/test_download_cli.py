@@ -6,7 +6,13 @@ import io
 import sys
 
 import pytest
-from _download_server import FakeGitHub, TestServer, make_zip, plugin_files
+from _download_server import (
+    FakeGitHub,
+    TestServer,
+    make_zip,
+    plugin_files,
+    serve_github,
+)
 
 from fiftyone_plugins.cli import main
 from fiftyone_plugins.download import http as dl_http
@@ -25,17 +31,8 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def server():
-    s = TestServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def github(server: TestServer, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
-    gh = FakeGitHub(server, token="t0ken")
-    monkeypatch.setenv("FIFTYONE_GITHUB_URL", gh.web_url)
-    monkeypatch.setenv("FIFTYONE_GITHUB_API_URL", gh.api_url)
+    gh = serve_github(server, monkeypatch, "t0ken")
     gh.add_repo("u/r", REPO)
     return gh
 
