@@ -79,6 +79,9 @@ class _Extractor:
         self.real_dest = os.path.realpath(dest)
         self.budget = budget
         self.symlinks: list[tuple[str, str, str]] = []  # (relpath, target, entry name)
+        # folders already checked to be real folders below dest: they stay so, because no
+        # later entry may replace a folder (files and links refuse to), so one check each
+        self.checked_folders: set[str] = set()
 
     def refuse(self, name: str, why: str) -> UnsafeArchiveError:
         return UnsafeArchiveError(
@@ -99,10 +102,13 @@ class _Extractor:
 
     def _parent(self, rel: str, name: str) -> str:
         parent = os.path.dirname(os.path.join(self.dest, rel))
+        if parent in self.checked_folders:
+            return parent
         os.makedirs(parent, exist_ok=True)
         expected = os.path.join(self.real_dest, os.path.dirname(rel))
         if os.path.realpath(parent) != os.path.normpath(expected):
             raise self.refuse(name, "its folder is reached through a symbolic link")
+        self.checked_folders.add(parent)
         return parent
 
     def mkdir(self, rel: str, name: str) -> None:
