@@ -27,7 +27,9 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     │   ├── OperatorRegistrationError    bad registration: duplicate, undeclared, bad config
     │   ├── ValidationError              parameters do not match the input schema (.errors)
     │   ├── ExecutionError               execute() raised (wrapped only when asked to)
-    │   └── ExecutionTimeoutError        an immediate run exceeded its timeout
+    │   ├── ExecutionTimeoutError        an immediate run exceeded its timeout
+    │   └── DatasetNotFoundError         the request names a dataset the resolver cannot
+    │                                    load (.dataset)
     └── DelegatedOperationError          about delegated operations (.op_id)
         ├── OperationNotFoundError       no operation with that id
         ├── InvalidStateTransitionError  e.g. deleting a running operation
@@ -226,6 +228,14 @@ class ExecutionError(OperatorError):
 
 class ExecutionTimeoutError(ExecutionError):
     """An immediate execution exceeded the configured timeout."""
+
+
+class DatasetNotFoundError(OperatorError):
+    """The request names a dataset (by name or id) that the dataset resolver cannot load."""
+
+    dataset: str | None
+
+    exit_code = 2
 
 
 # -- delegated operations ----------------------------------------------------------------------

@@ -43,6 +43,14 @@ class _ArgumentParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        # remember the innermost command's parser (it parses first), so that a stray
+        # argument is reported with that command's usage instead of the top level's
+        parsed, extras = super().parse_known_args(args, namespace)
+        if not hasattr(parsed, "command_parser"):
+            parsed.command_parser = self
+        return parsed, extras
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Builds the whole command tree (cheap: no handler imports happen here)."""
@@ -67,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the CLI and returns its exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(extras)}")
     if args.show_version:
         from .._version import __version__
 

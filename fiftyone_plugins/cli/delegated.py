@@ -72,7 +72,14 @@ def register(groups: Any) -> None:
     )
     p.add_argument("--once", action="store_true", help="exit when no queued operation is left")
     p.add_argument("-l", "--limit", type=_positive_int, help="exit after running N operations")
-    p.add_argument("-t", "--target", help="only run operations for this delegation target")
+    p.add_argument(
+        "-t",
+        "--type",
+        choices=["local"],
+        default="local",
+        help="the type of service (FiftyOne's flag; 'local', this process, is the only one)",
+    )
+    p.add_argument("--target", help="only run operations for this delegation target")
     p.add_argument(
         "-o",
         "--operator",
@@ -294,7 +301,18 @@ def _info(args: argparse.Namespace) -> None:
 
 
 def _output(args: argparse.Namespace) -> None:
-    print_json(_service().get(args.id).result)
+    from ..errors import DelegatedOperationError
+
+    doc = _service().get(args.id)
+    if doc.run_state.value == "failed":  # `null` would look like a result of None
+        raise DelegatedOperationError(
+            f"Operation {doc.id} failed: {doc.error or 'no error recorded'}", op_id=doc.id
+        )
+    if doc.run_state.value != "completed":
+        raise DelegatedOperationError(
+            f"Operation {doc.id} has no output yet: it is {_state_text(doc)}", op_id=doc.id
+        )
+    print_json(doc.result)
 
 
 def _fail(args: argparse.Namespace) -> None:

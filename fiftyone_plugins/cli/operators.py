@@ -77,11 +77,18 @@ def _list(args: argparse.Namespace) -> int:
     entries = registry.filter_entries(
         registry.list_entries(enabled, builtin, kind), args.glob_patt
     )
+    hidden = 0
     if not args.include_unlisted:
-        entries = [e for e in entries if e.panel or not e.unlisted]
+        listed = [e for e in entries if e.panel or not e.unlisted]
+        hidden, entries = len(entries) - len(listed), listed
     errors = [] if args.disabled else registry.list_errors(enabled=True)
     if args.builtins_only:
         errors = [e for e in errors if _is_builtin_error(e)]
+    if hidden:
+        print(
+            f"note: {hidden} unlisted operator(s) not shown; add -u/--include-unlisted",
+            file=sys.stderr,
+        )
     if args.names_only:
         for entry in entries:
             print(entry.uri)
@@ -122,12 +129,21 @@ def _info(args: argparse.Namespace) -> int:
     from ..operators.operator import CONFIG_FIELDS
 
     operator = registry.get_operator(args.uri, enabled="all")
+    if not getattr(operator, "loaded", True):
+        # a disabled plugin's code is never imported: only its manifest is known, and
+        # printing the config's defaults would pass them off as the operator's settings
+        plugin = operator.plugin_name
+        print_key_values([("name", operator.config.name), ("plugin", plugin), ("enabled", False)])
+        print(
+            f"note: plugin {plugin!r} is disabled, so its code (and this operator's config) "
+            f"is not loaded; `fiftyone-plugins plugins enable {plugin}` shows the rest",
+            file=sys.stderr,
+        )
+        return 0
     config = operator.config
     rows: list[tuple[str, Any]] = [
         (field, getattr(config, field, None)) for field in CONFIG_FIELDS
     ]
-    if not getattr(operator, "loaded", True):
-        rows.append(("enabled", False))
     print_key_values(rows)
     return 0
 

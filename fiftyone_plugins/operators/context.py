@@ -7,8 +7,9 @@ also hold the host's dataset and view objects directly. Plugins construct it the
 from ``request_params`` too, so every argument but the first is optional.
 
 Datasets given by name or id are loaded on first access through the dataset resolver
-(:mod:`fiftyone_plugins.operators.datasets`). ``ctx.dataset``/``ctx.view`` are ``None`` when
-the request names no dataset.
+(:mod:`fiftyone_plugins.operators.datasets`); one it cannot load raises
+:class:`~fiftyone_plugins.errors.DatasetNotFoundError`. ``ctx.dataset``/``ctx.view`` are
+``None`` when the request names no dataset.
 """
 
 from __future__ import annotations
@@ -112,11 +113,14 @@ class ExecutionContext:
         key = self.request_params.get("dataset_id") or self.request_params.get("dataset_name")
         if key:
             dataset = self.resolver.load(key)
-            if dataset is not None:
-                self._dataset = dataset
-                name = self.resolver.name_of(dataset)
-                if name:  # the dataset may have been renamed since the request was made
-                    self.request_params["dataset_name"] = name
+            if dataset is None:  # never run against None: the operator would fail obscurely
+                from .datasets import dataset_not_found
+
+                raise dataset_not_found(key, self.resolver, self._operator_uri)
+            self._dataset = dataset
+            name = self.resolver.name_of(dataset)
+            if name:  # the dataset may have been renamed since the request was made
+                self.request_params["dataset_name"] = name
             return dataset
         if self._view is not None:
             self._dataset = self.resolver.dataset_of(self._view)

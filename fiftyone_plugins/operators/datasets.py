@@ -23,7 +23,7 @@ import threading
 import uuid
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DatasetNotFoundError
 
 __all__ = [
     "DatasetResolver",
@@ -260,6 +260,21 @@ def get_resolver() -> Any:
         resolver = FiftyOneDatasetResolver() if fiftyone_installed() else _default
     _cached = (path, resolver)
     return resolver
+
+
+def dataset_not_found(
+    name_or_id: str, resolver: Any, uri: str | None = None
+) -> DatasetNotFoundError:
+    """The error for a dataset the resolver cannot load, with a hint for the default one."""
+    message = f"Dataset {name_or_id!r} not found"
+    if resolver is _default:
+        message += (
+            " (no dataset resolver is configured, and the default one only knows datasets "
+            "registered in this process; set FIFTYONE_DATASET_RESOLVER to your host's resolver)"
+        )
+    else:
+        message += f" by the dataset resolver {type(resolver).__name__}"
+    return DatasetNotFoundError(message, uri=uri, dataset=name_or_id)
 
 
 def default_resolver() -> InMemoryDatasetResolver:

@@ -666,6 +666,10 @@ def _host_dataset_exists(store: DelegatedOperationStore) -> Callable[[str], bool
         and isinstance(resolver, fallback)
         and type(store).__name__ != "MemoryStore"
     ):
+        logger.warning(
+            "no dataset resolver is configured (FIFTYONE_DATASET_RESOLVER), so no dataset can "
+            "be known to be gone: no operation counts as an orphan"
+        )
         return lambda _name: True
     if callable(getattr(resolver, "exists", None)):
         return lambda name: bool(resolver.exists(name))

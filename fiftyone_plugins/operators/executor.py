@@ -299,6 +299,16 @@ def _should_delegate(operator: Operator, ctx: ExecutionContext) -> bool:
     return delegate
 
 
+def _require_dataset(ctx: ExecutionContext, uri: str) -> None:
+    """Fails a request naming a dataset the resolver does not know, before anything runs or
+    is queued: an operator given ``None`` would fail obscurely, or worse, succeed."""
+    key = ctx.request_params.get("dataset_id") or ctx.request_params.get("dataset_name")
+    if key and ctx._dataset is None and ctx._view is None and not ctx.resolver.exists(key):
+        from .datasets import dataset_not_found
+
+        raise dataset_not_found(key, ctx.resolver, uri)
+
+
 def _queue(
     operator: Operator, ctx: ExecutionContext, inputs: Any, executor: Executor
 ) -> ExecutionResult:
@@ -446,6 +456,7 @@ def _execute(
     try:
         operator = _lookup(request.uri)
         ctx = _make_context(request, operator, executor, set_progress, operation_id)
+        _require_dataset(ctx, operator.uri)
         inputs = _validate(operator, ctx)
         if not delegated_run and _should_delegate(operator, ctx):
             return _queue(operator, ctx, inputs, executor)
@@ -503,6 +514,7 @@ async def _execute_async(request: _Request) -> ExecutionResult:
     try:
         operator = _lookup(request.uri)
         ctx = _make_context(request, operator, executor)
+        _require_dataset(ctx, operator.uri)
         inputs = _validate(operator, ctx)
         if _should_delegate(operator, ctx):
             return _queue(operator, ctx, inputs, executor)

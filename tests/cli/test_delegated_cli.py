@@ -115,6 +115,13 @@ def test_info_and_output(service, capsys):
     service.set_completed(done.id, result={"rows": [1, 2]})
     code, out, _ = run(capsys, "output", done.id)
     assert code == 0 and json.loads(out) == {"rows": [1, 2]}
+    code, out, err = run(capsys, "output", doc.id)
+    assert (
+        code == 1 and out == "" and err == f"error: Operation {doc.id} failed: ValueError: bad n\n"
+    )
+    waiting = service.queue_operation("@o/p/x")
+    code, out, err = run(capsys, "output", waiting.id)
+    assert code == 1 and out == "" and "has no output yet: it is queued" in err
 
 
 @pytest.mark.parametrize("command", ["info", "output", "rerun", "fail", "delete"])
@@ -180,6 +187,20 @@ def test_launch_once_in_process(service, capsys):
     assert code == 0
     assert service.get(ok.id).result == {"echo": {"n": 1}}
     assert service.get(bad.id).error == "ValueError: asked to fail"
+
+
+def test_launch_takes_fiftyones_type_flag_and_filters_targets_by_name(service, capsys):
+    gpu = service.queue_operation("@o/p/x", delegation_target="gpu")
+    plain = service.queue_operation("@o/p/x")
+    args = ("launch", "-t", "local", "--once", "--runner", f"{__name__}:echo")
+    assert run(capsys, *args, "--target", "gpu")[0] == 0
+    assert service.get(gpu.id).run_state == "completed"
+    assert service.get(plain.id).run_state == "queued"
+    assert run(capsys, *args)[0] == 0
+    assert service.get(plain.id).run_state == "completed"
+    with pytest.raises(SystemExit) as exit_info:
+        run(capsys, "launch", "--type", "remote", "--once")
+    assert exit_info.value.code == 2 and "invalid choice: 'remote'" in capsys.readouterr().err
 
 
 def test_launch_with_an_unimportable_runner_is_a_clear_error(capsys):

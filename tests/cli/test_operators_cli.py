@@ -71,8 +71,10 @@ def test_list_filters(plugins, capsys):
         "@voxel51/operators/list_files",
         "@voxel51/utils/delegate",
     }
-    _, out, _ = run(capsys, "operators", "list", "-c", "-u", "-n")
-    assert not [n for n in out.split() if n.startswith("@voxel51/")]
+    _, out, err = run(capsys, "operators", "list", "-b", "-n")
+    assert out.split() == [] and "note: 3 unlisted operator(s) not shown; add -u" in err
+    _, out, err = run(capsys, "operators", "list", "-c", "-u", "-n")
+    assert not [n for n in out.split() if n.startswith("@voxel51/")] and "note:" not in err
     _, out, _ = run(capsys, "operators", "list", "--panels-only", "-n")
     assert out.split() == ["@test/fo-style/counter"]
     _, out, _ = run(capsys, "operators", "list", "-o", "-n", "-u")
@@ -95,6 +97,14 @@ def test_info_prints_the_reference_table(plugins, capsys):
     assert table["delegation_target"] == []
     code, _, err = run(capsys, "operators", "info", "@test/fo-style/shoot")
     assert code == 2 and "did you mean" in err
+
+
+def test_info_of_a_disabled_plugins_operator_shows_only_what_is_known(plugins, capsys):
+    code, out, err = run(capsys, "operators", "info", "@test/secrets/show_secrets")
+    assert code == 0
+    table = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:]}
+    assert table == {"name": ["show_secrets"], "plugin": ["@test/secrets"], "enabled": ["False"]}
+    assert "is disabled" in err and "plugins enable @test/secrets" in err
 
 
 def test_execute_prints_json(plugins, capsys):

@@ -199,3 +199,19 @@ def test_console_script_runs_without_traceback(mixed):
         [exe, "--debug", "plugins", "info", "missing"], capture_output=True, text=True, timeout=60
     )
     assert "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["plugins", "list", "--bogus"], "usage: fiftyone-plugins plugins list"),
+        (["list", "--bogus"], "usage: fiftyone-plugins list"),
+        (["delegated", "launch", "--bogus"], "usage: fiftyone-plugins delegated launch"),
+    ],
+)
+def test_a_stray_argument_shows_that_commands_usage(capsys, argv, usage):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.startswith(usage)
+    assert "unrecognized arguments: --bogus" in err

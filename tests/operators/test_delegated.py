@@ -5,6 +5,7 @@ The state machine itself is covered on every backend in ``stores/test_state_mach
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import pytest
@@ -225,12 +226,16 @@ def test_cleanup_orphans(service):
     assert remaining == {kept.id, renamed.id, no_dataset.id}
 
 
-def test_cleanup_orphans_on_a_persistent_store_without_a_host_resolver_deletes_nothing(tmp_path):
+def test_cleanup_orphans_on_a_persistent_store_without_a_host_resolver_deletes_nothing(
+    tmp_path, caplog
+):
     # the fallback in-memory resolver knows no dataset of another process: never trusted here
     service = DelegatedOperationService(f"sqlite:///{tmp_path}/o.db")
     service.queue_operation("@o/p/x", dataset_name="whatever")
-    assert service.cleanup(orphan=True) == []
+    with caplog.at_level(logging.WARNING, logger="fiftyone_plugins"):
+        assert service.cleanup(orphan=True) == []
     assert service.count() == 1
+    assert "no dataset resolver is configured" in caplog.text
 
 
 # -- running -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 
 import fiftyone_plugins.operators as foo
 from fiftyone_plugins.errors import (
+    DatasetNotFoundError,
     ExecutionError,
     ExecutionTimeoutError,
     OperatorNotFoundError,
@@ -242,6 +243,32 @@ def test_a_failing_task_nobody_awaits_logs_its_error(caplog):
 def test_dataset_and_view_are_none_without_a_dataset():
     assert foo.execute_operator("@test/kinds/context_op").result["dataset"] is None
     assert foo.execute_operator("@test/kinds/context_op").result["view_is_none"] is True
+
+
+def test_an_unknown_dataset_is_an_error_before_anything_runs_or_is_queued():
+    before = queued_count("@test/kinds/no_call")
+    with pytest.raises(DatasetNotFoundError, match="Dataset 'quickstart-typo' not found") as e:
+        foo.execute_operator("@test/kinds/context_op", dataset="quickstart-typo")
+    assert "FIFTYONE_DATASET_RESOLVER" in str(e.value) and e.value.exit_code == 2
+    with pytest.raises(DatasetNotFoundError):
+        foo.execute_operator("@test/kinds/no_call", dataset="nope", request_delegation=True)
+    assert queued_count("@test/kinds/no_call") == before
+
+
+def test_a_worker_that_cannot_load_the_dataset_fails_the_operation():
+    class Dataset:
+        name = "only-in-the-host"
+
+    resolver = default_resolver()
+    dataset_id = resolver.add(Dataset())
+    queued = foo.execute_operator(
+        "@test/kinds/no_call", dataset="only-in-the-host", request_delegation=True
+    )
+    assert queued.delegated is True
+    resolver.remove(dataset_id)  # what a worker in another process sees: no such dataset
+    [done] = DelegatedOperationService().execute_queued_operations(operator="@test/kinds/no_call")
+    assert done.id == queued.result["id"] and done.run_state == "failed"
+    assert "Dataset" in done.error and "not found" in done.error
 
 
 def test_datasets_by_name_and_delegated_context():
