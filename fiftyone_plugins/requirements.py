@@ -90,6 +90,9 @@ def install_plugin_requirements(name: str, error_level: int | None = None) -> bo
             name,
         )
         return False
+    from .discovery import invalidate
+
+    invalidate()  # the registry imports the plugin again if its import had failed
     return True
 
 

@@ -163,6 +163,28 @@ class SecretsDict(Mapping[str, Any]):
             return []
         return [v for v in self._values.values() if v]
 
+    def _all_values(self) -> list[str]:
+        """Every declared secret's value (resolving them): what must never be stored."""
+        return [v for v in self._resolved().values() if v] if self._declared else []
+
+
+def redact_data(data: Any, values: Iterable[str]) -> Any:
+    """A copy of JSON-like ``data`` with every secret value in its strings replaced."""
+    values = [v for v in values if v and len(v) >= 3]
+    if not values:
+        return data
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            return redact(item, values)
+        if isinstance(item, Mapping):
+            return {walk(k) if isinstance(k, str) else k: walk(v) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(data)
+
 
 def redact(text: str, values: Iterable[str]) -> str:
     """``text`` with every occurrence of each secret value replaced by ``***``."""

@@ -23,7 +23,6 @@ from .operations import Executor, InvocationRequest, Operations
 
 logger = logging.getLogger("fiftyone_plugins.operators")
 
-_UNSET: Any = object()
 
 #: request keys that hold objects or are rebuilt by the worker, never stored as given
 _OBJECT_KEYS = frozenset({"params", "view", "dataset", "secrets"})
@@ -125,6 +124,10 @@ class ExecutionContext:
         if self._view is not None:
             self._dataset = self.resolver.dataset_of(self._view)
         return self._dataset
+
+    def _names_a_dataset(self) -> bool:
+        params = self.request_params
+        return bool(params.get("dataset_id") or params.get("dataset_name") or self._view)
 
     @property
     def dataset_name(self) -> str | None:
@@ -255,8 +258,11 @@ class ExecutionContext:
         name = self.plugin_name
         settings = get_plugin_settings(name) if name else {}
         specific = self.request_params.get("plugin_settings")
-        if specific is None and self._dataset is not None:
-            plugins = getattr(getattr(self._dataset, "app_config", None), "plugins", None)
+        dataset = self._dataset
+        if specific is None and dataset is None and self._names_a_dataset():
+            dataset = self.dataset  # by name or id (always so in a worker): load it now
+        if specific is None and dataset is not None:
+            plugins = getattr(getattr(dataset, "app_config", None), "plugins", None)
             if isinstance(plugins, Mapping):
                 specific = plugins.get(name)
         if isinstance(specific, Mapping):
@@ -321,7 +327,12 @@ class ExecutionContext:
 
     def log(self, message: str) -> InvocationRequest:
         """Logs ``message`` (debug level) and records a ``console_log`` request."""
-        logger.debug("%s: %s", self._operator_uri, message)
+        if self._required_secrets:
+            from ..secrets import redact
+
+            logger.debug("%s: %s", self._operator_uri, redact(message, self.secrets._all_values()))
+        else:
+            logger.debug("%s: %s", self._operator_uri, message)
         self.executor.log(message)
         return self.trigger("console_log", {"message": message})
 
@@ -369,6 +380,13 @@ class ExecutionContext:
         return data
 
     to_dict = serialize
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a pickled context must not carry secret values: the receiver resolves its own
+        state = dict(self.__dict__)
+        state["_secret_values"] = None
+        state["_secrets"] = None
+        return state
 
     def __repr__(self) -> str:
         return (

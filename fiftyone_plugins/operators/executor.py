@@ -46,9 +46,10 @@ from ..errors import (
     ExecutionError,
     ExecutionTimeoutError,
     FiftyOnePluginsError,
+    OperatorNotFoundError,
     ValidationError,
 )
-from ..secrets import redact
+from ..secrets import SecretsDict, redact, redact_data
 from . import registry as _registry
 from .context import ExecutionContext
 from .operations import Executor, InvocationRequest
@@ -112,6 +113,7 @@ class ExecutionResult:
         yielded: list[Any] | None = None,
         operator_uri: str | None = None,
         exception: BaseException | None = None,
+        secrets: SecretsDict | None = None,
     ) -> None:
         self.result = result
         self.executor = executor
@@ -124,10 +126,11 @@ class ExecutionResult:
         self.yielded = yielded
         self.operator_uri = operator_uri
         self._exception = exception
+        self._secrets = secrets  # the run's secrets: their values are masked in to_json()
 
     @property
     def is_generator(self) -> bool:
-        """Whether ``result`` is a (not exhausted) generator; exhausted ones leave ``None``."""
+        """FiftyOne's flag; always ``False`` here: generators are exhausted (see ``yielded``)."""
         return inspect.isgenerator(self.result) or inspect.isasyncgen(self.result)
 
     @property
@@ -179,7 +182,7 @@ class ExecutionResult:
                 "invalid": True,
                 "errors": [{"path": p, "reason": r} for p, r in errors],
             }
-        return {
+        data = {
             "result": to_jsonable(self.result),
             "yielded": None if self.yielded is None else to_jsonable(self.yielded),
             "executor": self.executor.to_json() if self.executor is not None else None,
@@ -190,13 +193,24 @@ class ExecutionResult:
             "validation_ctx": validation,
             "outputs_schema": self.outputs_schema,
         }
+        return redact_data(data, self._secret_values())  # type: ignore[no-any-return]
+
+    def _secret_values(self) -> list[str]:
+        return self._secrets._all_values() if self._secrets is not None else []
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_secrets"] = None  # secrets cannot be pickled (nor should they travel)
+        return state
 
     def __repr__(self) -> str:
         if self.error is not None:
             return f"<ExecutionResult {self.operator_uri} error={self.error!r}>"
         if self.delegated:
             return f"<ExecutionResult {self.operator_uri} delegated id={_op_id(self.result)!r}>"
-        return f"<ExecutionResult {self.operator_uri} result={self.result!r}>"
+        return redact(
+            f"<ExecutionResult {self.operator_uri} result={self.result!r}>", self._secret_values()
+        )
 
 
 def _op_id(result: Any) -> Any:
@@ -210,8 +224,10 @@ class _Request:
     __slots__ = ("uri", "params", "dataset", "view", "secrets")
 
     def __init__(self, uri: str, ctx: Any, kwargs: dict[str, Any]) -> None:
-        if not isinstance(uri, str) or not uri:
-            raise TypeError(f"operator_uri must be a non-empty string, not {uri!r}")
+        if not isinstance(uri, str):
+            raise TypeError(f"operator_uri must be a string, not {type(uri).__name__}")
+        if not uri.strip():
+            raise OperatorNotFoundError(uri, reason="the URI is empty")
         dataset = view = secrets = None
         if isinstance(ctx, ExecutionContext):
             dataset, view = ctx._dataset, ctx._view
@@ -227,7 +243,7 @@ class _Request:
         secrets = merged.pop("secrets", None)
         params = merged.get("params")
         # a copy: the operator may change ctx.params without touching the caller's dict
-        merged["params"] = {} if params is None else dict(params)
+        merged["params"] = {} if params is None else _copy_params(params)
         if isinstance(dataset, str):
             merged["dataset_name"] = dataset
             dataset = None
@@ -240,6 +256,17 @@ class _Request:
         self.dataset = dataset
         self.view = view
         self.secrets = secrets
+
+
+def _copy_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy deep enough that changes never reach the caller (flat dicts stay cheap)."""
+    copied = dict(params)
+    for key, value in copied.items():
+        if isinstance(value, (dict, list, set)):
+            import copy
+
+            copied[key] = copy.deepcopy(value)
+    return copied
 
 
 def _make_context(
@@ -322,6 +349,9 @@ def _queue(
             metadata["inputs_schema"] = inputs.to_json()
         except Exception as e:  # a schema that cannot be serialized must not block queueing
             logger.warning("Cannot serialize the input schema of %s: %s", operator.uri, e)
+    # secrets never reach the store, even as a form default or a parameter value
+    secret_values = ctx.secrets._all_values()
+    context, metadata = redact_data(context, secret_values), redact_data(metadata, secret_values)
     config = operator.config
     doc = DelegatedOperationService().queue_operation(
         operator=operator.uri,
@@ -331,7 +361,11 @@ def _queue(
         metadata=metadata,
     )
     return ExecutionResult(
-        result=doc.to_dict(), executor=executor, delegated=True, operator_uri=operator.uri
+        result=doc.to_dict(),
+        executor=executor,
+        delegated=True,
+        operator_uri=operator.uri,
+        secrets=ctx.secrets,
     )
 
 
@@ -343,11 +377,20 @@ def _failure(
     else:
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    secrets = ctx.secrets._set_values() if ctx is not None and ctx._secrets is not None else []
-    if secrets:
-        message, trace = redact(message, secrets), redact(trace, secrets)
+    secrets = ctx.secrets if ctx is not None else None
+    values = secrets._all_values() if secrets is not None else []
+    kept: BaseException | None = exc
+    if values:
+        masked, trace = redact(message, values), redact(trace, values)
+        if masked != message:  # re-raising the original would show the secret again
+            message, kept = masked, None
     return ExecutionResult(
-        executor=executor, error=message, error_trace=trace, operator_uri=uri, exception=exc
+        executor=executor,
+        error=message,
+        error_trace=trace,
+        operator_uri=uri,
+        exception=kept,
+        secrets=secrets,
     )
 
 
@@ -355,9 +398,18 @@ def _failure(
 
 
 def _run_coroutine(coro: Any) -> Any:
+    """Runs ``coro`` on a private loop; unlike ``asyncio.run`` it leaves the thread's current
+    event loop (the host's) as it was."""
     import asyncio
 
-    return asyncio.run(coro)
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
 
 
 async def _collect(agen: Any, cancelled: threading.Event | None = None) -> list[Any]:
@@ -434,6 +486,16 @@ def _run_sync_with_timeout(
     return box["value"]  # type: ignore[no-any-return]
 
 
+def _exit_error(uri: str, exc: SystemExit) -> ExecutionError:
+    error = ExecutionError(
+        f"Operator {uri!r} failed: it called sys.exit({exc.code!r}), which operators must "
+        "not do; raise an exception instead",
+        uri=uri,
+    )
+    error.__cause__ = exc
+    return error
+
+
 def _timeout_error(uri: str, timeout: float) -> ExecutionTimeoutError:
     return ExecutionTimeoutError(
         f"Operator {uri!r} did not finish within {timeout:g} seconds "
@@ -467,8 +529,14 @@ def _execute(
             value, yielded = _run_sync(operator, ctx)
     except Exception as e:  # the one place an operator's failure becomes a result
         return _failure(request.uri, e, executor, ctx)
+    except SystemExit as e:  # an operator must not end the host's (or a worker's) process
+        return _failure(request.uri, _exit_error(request.uri, e), executor, ctx)
     return ExecutionResult(
-        result=value, executor=executor, yielded=yielded, operator_uri=request.uri
+        result=value,
+        executor=executor,
+        yielded=yielded,
+        operator_uri=request.uri,
+        secrets=ctx.secrets,
     )
 
 
@@ -523,7 +591,7 @@ async def _execute_async(request: _Request) -> ExecutionResult:
             started = time.monotonic()
             try:
                 value, yielded = await asyncio.wait_for(_run_async(operator, ctx), timeout)
-            except TimeoutError:
+            except (TimeoutError, asyncio.TimeoutError):  # distinct classes before 3.11
                 if time.monotonic() - started < timeout:
                     raise  # the operator's own TimeoutError
                 raise _timeout_error(operator.uri, timeout) from None
@@ -531,8 +599,14 @@ async def _execute_async(request: _Request) -> ExecutionResult:
             value, yielded = await _run_async(operator, ctx)
     except Exception as e:  # the async twin of the one place in _execute()
         return _failure(request.uri, e, executor, ctx)
+    except SystemExit as e:
+        return _failure(request.uri, _exit_error(request.uri, e), executor, ctx)
     return ExecutionResult(
-        result=value, executor=executor, yielded=yielded, operator_uri=request.uri
+        result=value,
+        executor=executor,
+        yielded=yielded,
+        operator_uri=request.uri,
+        secrets=ctx.secrets,
     )
 
 
@@ -602,7 +676,9 @@ async def _report_unobserved(request: _Request) -> ExecutionResult:
         task = asyncio.current_task()
         if not getattr(task, "_fop_observed", True):
             logger.error(
-                "Operator %s failed and nobody awaited its task: %s", request.uri, result.error
+                "Operator %s failed while nobody was awaiting its task: %s",
+                request.uri,
+                result.error,
             )
     return result
 
@@ -683,7 +759,14 @@ def run_delegated_operation(
         thread = threading.Thread(target=target, name=f"delegated {operator_uri}")
         thread.start()
         thread.join()
-        return box["result"]
-    return _execute(
-        request, delegated_run=True, set_progress=progress_callback, operation_id=operation_id
-    )
+        result = box["result"]
+    else:
+        result = _execute(
+            request,
+            delegated_run=True,
+            set_progress=progress_callback,
+            operation_id=operation_id,
+        )
+    # what the worker returns is stored: no secret value may be in it
+    result.result = redact_data(result.result, result._secret_values())
+    return result

@@ -8,9 +8,15 @@ How caching works (what "the registry is cached" means):
   Disabled plugins are never imported; their operators are listed from their manifest.
 - The snapshot is reused without touching the disk for up to :data:`RECHECK_INTERVAL`
   seconds (1 s). After that, the next call asks discovery (one inotify read or a few
-  ``stat`` calls) and re-reads the App config if it changed, and compares the stamps of the
-  manifests and entry files of imported plugins. A plugin whose files changed is imported
-  again; the others are not.
+  ``stat`` calls), re-reads the App config and the config file if they changed (a new
+  ``operator_timeout`` applies from then on), and compares the stamps of the manifests and
+  Python files (every ``.py`` file of the plugin folder, see
+  :func:`~fiftyone_plugins.operators.loader.file_stamp`) of imported plugins. A plugin whose
+  files changed is imported again; the others are not.
+- A plugin whose import failed is not trusted beyond one snapshot: it is imported again at
+  its next use after the recheck interval, or at once after a change through the API
+  (below; installing its requirements with
+  :func:`~fiftyone_plugins.install_plugin_requirements` is one).
 - Anything this process does through the API (``enable_plugin``, ``disable_plugin``,
   ``download_plugin``, ``delete_plugin``, ``create_plugin``, :func:`invalidate`) bumps
   :func:`fiftyone_plugins.discovery.generation`, which the registry checks on every call,
@@ -25,6 +31,7 @@ the builtin's other operators stay available.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import threading
 import time
@@ -41,6 +48,8 @@ from ..errors import (
 )
 from .loader import LoadedPlugin, file_stamp, load_plugin
 from .operator import Operator, OperatorConfig
+
+logger = logging.getLogger("fiftyone_plugins.operators")
 
 #: seconds a registry snapshot is trusted before the disk is looked at again
 RECHECK_INTERVAL = 1.0
@@ -119,6 +128,33 @@ def _is_panel(op: Operator) -> bool:
     return bool(getattr(op, "is_panel", False))
 
 
+_broken_configs: set[str] = set()  # operator classes already warned about
+
+
+def _broken_config(op: Operator, e: Exception) -> None:
+    key = f"{op.plugin_name}:{type(op).__qualname__}"
+    if key not in _broken_configs:
+        _broken_configs.add(key)
+        logger.warning(
+            "Plugin %r: leaving out %s, whose config failed after registration: %s: %s",
+            op.plugin_name,
+            type(op).__name__,
+            type(e).__name__,
+            e,
+        )
+
+
+def _config_name(op: Operator) -> str | None:
+    """An operator's config name, or ``None`` when its config broke after registration
+    (the operator is then left out, and no other operator is affected)."""
+    try:
+        name = op.config.name
+    except Exception as e:  # a plugin's config property is arbitrary code
+        _broken_config(op, e)
+        return None
+    return name if isinstance(name, str) else None
+
+
 # imported plugins, by folder; reused across snapshots while their files are unchanged
 _loaded: dict[str, LoadedPlugin] = {}
 _lock = threading.RLock()
@@ -156,6 +192,8 @@ class _Snapshot:
             self.sources.setdefault(plugin.name, []).append(plugin)
         self.by_uri: dict[str, Operator] = {}
         self.plugins: dict[str, LoadedPlugin] = {}  # folder -> loaded, within this snapshot
+        # folder -> file stamp taken by the recheck that built this snapshot (used once)
+        self.stamps: dict[str, tuple[Any, ...]] = {}
         self.errors = list(downloaded.errors) + list(builtins.errors)
 
     # -- which definitions provide which names --------------------------------------------------
@@ -176,8 +214,16 @@ class _Snapshot:
         if loaded is not None:
             return loaded
         with _lock:
+            loaded = self.plugins.get(plugin.directory)  # another thread was first
+            if loaded is not None:
+                return loaded
             loaded = _loaded.get(plugin.directory)
-            if loaded is None or loaded.stamp != file_stamp(plugin):
+            stamp = self.stamps.pop(plugin.directory, None)
+            if (
+                loaded is None
+                or loaded.load_error is not None  # failed imports are retried once a snapshot
+                or loaded.stamp != (stamp or file_stamp(plugin))
+            ):
                 loaded = load_plugin(plugin)
                 _loaded[plugin.directory] = loaded
             self.plugins[plugin.directory] = loaded
@@ -186,9 +232,12 @@ class _Snapshot:
     def operators_of(self, plugin: PluginDefinition, position: int) -> list[Operator]:
         loaded = self.load(plugin)
         visible = self.visible_names(plugin, position)
-        operators = [op for op in loaded.operators if visible is None or op.config.name in visible]
-        for op in operators:
-            self.by_uri.setdefault(op.uri, op)
+        operators = []
+        for op in loaded.operators:
+            name = _config_name(op)
+            if name is not None and (visible is None or name in visible):
+                operators.append(op)
+                self.by_uri.setdefault(f"{op.plugin_name}/{name}", op)
         return operators
 
     def lookup(self, uri: str) -> Operator | None:
@@ -201,11 +250,16 @@ class _Snapshot:
                 self.operators_of(plugin, position)
         return self.by_uri.get(uri)
 
-    def stale(self) -> bool:
-        """Whether an imported plugin's manifest or entry file changed on disk."""
-        return any(
-            loaded.stamp != file_stamp(loaded.definition) for loaded in self.plugins.values()
-        )
+    def recheck(self) -> dict[str, tuple[Any, ...]] | None:
+        """The current stamps of the imported plugins' files, or ``None`` when this snapshot
+        can be kept: no file changed and no plugin failed to import (it is tried again)."""
+        stamps: dict[str, tuple[Any, ...]] = {}
+        keep = True
+        for directory, loaded in list(self.plugins.items()):
+            stamp = stamps[directory] = file_stamp(loaded.definition)
+            if stamp != loaded.stamp or loaded.load_error is not None:
+                keep = False
+        return None if keep else stamps
 
 
 _current: _Snapshot | None = None
@@ -246,7 +300,7 @@ def _snapshot() -> _Snapshot:
 
 def _refresh() -> _Snapshot:
     global _current
-    from ..config import load_app_config
+    from ..config import load_app_config, load_config
 
     with _lock:
         generation = discovery.generation()
@@ -255,6 +309,7 @@ def _refresh() -> _Snapshot:
         builtins = discovery.builtin_plugins()
         app_config = load_app_config()
         snap = _current
+        stamps = None
         if (
             snap is not None
             and snap.generation == generation
@@ -262,11 +317,14 @@ def _refresh() -> _Snapshot:
             and snap.downloaded is downloaded
             and snap.builtins is builtins
             and snap.app_config is app_config
-            and not snap.stale()
         ):
-            snap.checked_at = time.monotonic()
-            return snap
+            stamps = snap.recheck()
+            if stamps is None:
+                snap.timeout = load_config().operator_timeout  # cached on the file's stat
+                snap.checked_at = time.monotonic()
+                return snap
         snap = _Snapshot(env_key, generation, downloaded, builtins, app_config)
+        snap.stamps = stamps or {}
         live = {p.directory for plugins in snap.sources.values() for p in plugins}
         for directory in [d for d in _loaded if d not in live]:
             del _loaded[directory]  # plugins that are gone (or in another plugins dir)
@@ -305,11 +363,14 @@ def list_entries(
                 continue
             if is_enabled:
                 for op in snap.operators_of(plugin, position):
+                    try:
+                        config = op.config
+                        op_name, unlisted = config.name, bool(config.unlisted)
+                    except Exception as e:  # broke after registration: leave it out
+                        _broken_config(op, e)
+                        continue
                     panel = _is_panel(op)
-                    config = op.config
-                    entries.append(
-                        OperatorEntry(plugin, config.name, True, panel, bool(config.unlisted), op)
-                    )
+                    entries.append(OperatorEntry(plugin, op_name, True, panel, unlisted, op))
             else:
                 visible = snap.visible_names(plugin, position)
                 for names, panel in ((plugin.operators, False), (plugin.panels, True)):

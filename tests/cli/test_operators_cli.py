@@ -62,7 +62,8 @@ def test_list_filters(plugins, capsys):
     names = out.split()
     assert "@test/fo-style/configured" in names and "@voxel51/operators/print_stdout" in names
     _, out, _ = run(capsys, "operators", "list", "--disabled", "-n")
-    assert out.split() == ["@test/secrets/show_secrets", "@test/secrets/leak_secret"]
+    assert out.split()[:2] == ["@test/secrets/show_secrets", "@test/secrets/leak_secret"]
+    assert all(n.startswith("@test/secrets/") for n in out.split())
     _, out, _ = run(capsys, "operators", "list", "--enabled", "-n")
     assert "@test/secrets/show_secrets" not in out.split()
     _, out, _ = run(capsys, "operators", "list", "-b", "-u", "-n")

@@ -8,7 +8,7 @@ import pytest
 
 import fiftyone_plugins.operators as foo
 from fiftyone_plugins.config import update_app_config
-from fiftyone_plugins.operators.datasets import InMemoryDatasetResolver
+from fiftyone_plugins.operators.datasets import InMemoryDatasetResolver, default_resolver
 
 
 def test_defaults_of_an_empty_context():
@@ -116,6 +116,15 @@ def test_plugin_settings_merge_system_wide_and_dataset_specific(env):
 
     ctx = foo.ExecutionContext({}, operator_uri="@me/p/op", dataset=Dataset())
     assert ctx.plugin_settings == {"a": 1, "b": 2, "c": 4}
+
+    # a dataset given by name (always so in a worker) counts before ctx.dataset is read
+    resolver = default_resolver()
+    dataset_id = resolver.add(Dataset(), name="by-name")
+    try:
+        ctx = foo.ExecutionContext({"dataset_name": "by-name"}, operator_uri="@me/p/op")
+        assert ctx.plugin_settings == {"a": 1, "b": 2, "c": 4}
+    finally:
+        resolver.remove(dataset_id)
 
 
 def test_store_is_scoped_to_the_plugin(env):

@@ -322,3 +322,38 @@ def test_resolve_helpers_build_a_context():
     assert executor.resolve_placement("@test/kinds/sync_op") is None
     options = executor.resolve_execution_options("@test/kinds/delegatable")
     assert options.allow_delegated_execution is True
+
+
+def test_an_async_operator_leaves_the_hosts_event_loop_in_place():
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        assert foo.execute_operator("@test/kinds/async_op").error is None
+        assert asyncio.get_event_loop() is loop
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def test_sys_exit_in_an_operator_is_a_failure_not_an_exit():
+    with pytest.raises(ExecutionError, match=r"called sys.exit\(3\)"):
+        foo.execute_operator("@test/kinds/exits")
+    result = executor.run_delegated_operation("@test/kinds/exits", {"params": {}})
+    assert "sys.exit(3)" in result.error
+    queued = foo.execute_operator("@test/kinds/exits", request_delegation=True)
+    [done] = DelegatedOperationService().execute_queued_operations(operator="@test/kinds/exits")
+    assert done.id == queued.result["id"] and done.run_state == "failed"
+
+
+def test_an_empty_uri_is_an_operator_not_found_error():
+    with pytest.raises(OperatorNotFoundError, match="the URI is empty"):
+        foo.execute_operator("")
+    with pytest.raises(TypeError):
+        foo.execute_operator(None)
+
+
+def test_nested_params_changed_by_the_operator_never_reach_the_caller():
+    params = {"opts": {"a": 1}, "items": ["x"]}
+    result = foo.execute_operator("@test/kinds/nested_params", params=params)
+    assert result.result == {"opts": {"a": 1, "touched": True}, "items": ["x", "added"]}
+    assert params == {"opts": {"a": 1}, "items": ["x"]}

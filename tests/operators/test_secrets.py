@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pickle
+import traceback
 
 import pytest
 
 import fiftyone_plugins.operators as foo
 from fiftyone_plugins import secrets as fos
-from fiftyone_plugins.errors import ExecutionError
+from fiftyone_plugins.errors import ExecutionError, FiftyOnePluginsError
 from fiftyone_plugins.operators import executor
 from fiftyone_plugins.operators.delegated import DelegatedOperationService
 
@@ -26,10 +28,10 @@ def secret_plugin(env, monkeypatch):
 
 
 def plugin_module():
+    """The module of the fixture plugin currently registered (one per plugins dir)."""
     import sys
 
-    [name] = [n for n in sys.modules if n.startswith("_fiftyone_plugins_.test_secrets_")]
-    return sys.modules[name]
+    return sys.modules[type(foo.get_operator("@test/secrets/show_secrets")).__module__]
 
 
 EXPECTED = {
@@ -91,7 +93,36 @@ def test_delegated_requests_store_no_secrets_and_workers_read_their_own(
     assert TOKEN not in json.dumps(service.get(queued.result["id"]).to_dict())
     monkeypatch.setenv("FOP_TEST_TOKEN", "worker-token")
     [done] = service.execute_queued_operations(operator="@test/secrets/show_secrets")
-    assert done.result["token"] == "worker-token"
+    assert plugin_module().SEEN["execute"]["token"] == "worker-token"  # the worker's own
+    # and what the operator returned is stored with the value masked
+    assert done.result["token"] == "***" and "worker-token" not in json.dumps(done.to_dict())
+
+
+def test_secrets_in_a_form_default_or_params_never_reach_the_store(secret_plugin):
+    queued = foo.execute_operator(
+        "@test/secrets/prefill", params={"note": f"call with {TOKEN}"}, request_delegation=True
+    )
+    assert TOKEN not in json.dumps(queued.to_json())
+    stored = DelegatedOperationService().get(queued.result["id"]).to_dict()
+    assert TOKEN not in json.dumps(stored) and "***" in json.dumps(stored["metadata"])
+    assert stored["context"]["params"]["note"] == "call with ***"
+
+
+def test_a_library_error_holding_a_secret_is_masked_when_raised(secret_plugin):
+    with pytest.raises(FiftyOnePluginsError) as info:
+        foo.execute_operator("@test/secrets/lib_error")
+    assert TOKEN not in str(info.value) and "***" in str(info.value)
+    assert TOKEN not in "".join(traceback.format_exception(info.value))
+    result = asyncio.run(foo.execute_operator_async("@test/secrets/log_secret"))
+    assert result.error is None and TOKEN not in json.dumps(result.to_json())
+    assert TOKEN not in repr(result)
+    assert result.result == {"echo": TOKEN}  # the Python API gives the operator's value
+
+
+def test_a_pickled_context_holds_no_secret_values():
+    ctx = foo.ExecutionContext(secrets={"K": "hunter2"}, required_secrets=["K"])
+    assert ctx.secrets["K"] == "hunter2"
+    assert b"hunter2" not in pickle.dumps(ctx)
 
 
 def test_providers_are_asked_after_the_environment(monkeypatch):

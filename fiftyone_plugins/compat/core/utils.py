@@ -15,10 +15,23 @@ from .. import MISSING_MESSAGE
 
 @contextlib.contextmanager
 def add_sys_path(path: str, index: int = 0) -> Iterator[None]:
-    """Puts ``path`` on ``sys.path`` for the duration of a ``with`` block."""
+    """Puts ``path`` on ``sys.path`` for the duration of a ``with`` block.
+
+    When ``path`` lies inside an imported plugin's folder, the top-level modules imported
+    from there in the block belong to that plugin only (see
+    :func:`fiftyone_plugins.operators.loader.plugin_modules`): two plugins may each
+    ``import utils`` this way and get their own.
+    """
+    loader = sys.modules.get("fiftyone_plugins.operators.loader")
+    scope = (
+        loader.plugin_modules_for_path(path)
+        if loader is not None  # not imported: no plugin code was loaded yet
+        else contextlib.nullcontext()
+    )
     sys.path.insert(index, path)
     try:
-        yield
+        with scope:
+            yield
     finally:
         try:
             sys.path.remove(path)

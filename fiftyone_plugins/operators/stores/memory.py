@@ -7,6 +7,7 @@ isolates exactly what the persistent stores would.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
 import threading
@@ -54,7 +55,7 @@ class MemoryStore(DelegatedOperationStore):
 
     def _load(self, op_id: str) -> DelegatedOperationDoc | None:
         data = self._ops.get(op_id)
-        return None if data is None else DelegatedOperationDoc.from_dict(data)
+        return None if data is None else DelegatedOperationDoc.from_dict(copy.deepcopy(data))
 
     def _save(self, doc: DelegatedOperationDoc) -> None:
         assert doc.id is not None
@@ -77,7 +78,7 @@ class MemoryStore(DelegatedOperationStore):
 
     def _select(self, query: OperationQuery) -> list[DelegatedOperationDoc]:
         with self._lock:
-            docs = [DelegatedOperationDoc.from_dict(d) for d in self._ops.values()]
+            docs = [DelegatedOperationDoc.from_dict(copy.deepcopy(d)) for d in self._ops.values()]
         return [d for d in docs if _matches(d, query)]
 
     def find(self, query: OperationQuery) -> list[DelegatedOperationDoc]:

@@ -84,7 +84,12 @@ def test_records_are_copies(store):
     assert store.get(doc.id).context == {"params": {"n": 1}}
     loaded = store.get(doc.id)
     loaded.metadata["x"] = 1
+    loaded.context["params"]["n"] = 3  # nested values too
     assert store.get(doc.id).metadata == {}
+    assert store.get(doc.id).context == {"params": {"n": 1}}
+    [found] = store.find(OperationQuery())
+    found.context["params"]["n"] = 4
+    assert store.get(doc.id).context == {"params": {"n": 1}}
 
 
 def test_older_records_with_missing_and_unknown_fields_still_load(store, raw_insert):
