@@ -365,7 +365,7 @@ def _queue(
         executor=executor,
         delegated=True,
         operator_uri=operator.uri,
-        secrets=ctx.secrets,
+        secrets=_secrets_of(ctx),
     )
 
 
@@ -486,6 +486,11 @@ def _run_sync_with_timeout(
     return box["value"]  # type: ignore[no-any-return]
 
 
+def _secrets_of(ctx: ExecutionContext) -> SecretsDict | None:
+    """The run's secrets, for masking its result; ``None`` (no cost) when none are declared."""
+    return ctx.secrets if ctx._required_secrets else None
+
+
 def _exit_error(uri: str, exc: SystemExit) -> ExecutionError:
     error = ExecutionError(
         f"Operator {uri!r} failed: it called sys.exit({exc.code!r}), which operators must "
@@ -536,7 +541,7 @@ def _execute(
         executor=executor,
         yielded=yielded,
         operator_uri=request.uri,
-        secrets=ctx.secrets,
+        secrets=_secrets_of(ctx),
     )
 
 
@@ -606,7 +611,7 @@ async def _execute_async(request: _Request) -> ExecutionResult:
         executor=executor,
         yielded=yielded,
         operator_uri=request.uri,
-        secrets=ctx.secrets,
+        secrets=_secrets_of(ctx),
     )
 
 
