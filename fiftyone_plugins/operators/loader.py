@@ -11,11 +11,11 @@ Plugins written for FiftyOne also import sibling modules absolutely, inside
 ``with fou.add_sys_path(os.path.dirname(os.path.abspath(__file__))): import utils``. Such
 modules would land in ``sys.modules`` as top-level ``utils``, shared by every plugin. While a
 plugin is imported and registered (and inside any later ``add_sys_path`` block on its folder)
-:func:`plugin_modules` keeps the top-level modules imported from the plugin's folder for that
-plugin only: another plugin's module of the same name is hidden, and the plugin's own are moved
-out of ``sys.modules`` afterwards (the plugin keeps its references, and gets the same module
-objects back in its next ``add_sys_path`` block). Modules that do not come from a plugin folder
-(the standard library, installed packages, the host's own) are never touched.
+:func:`plugin_modules` gives the plugin its own top-level modules: another plugin's module of
+the same name is hidden meanwhile. Afterwards the plugin's modules stay in ``sys.modules`` as
+they would in FiftyOne, unless another plugin (or the host) had the name first; either way the
+plugin gets its own module objects back in its next ``add_sys_path`` block. Modules that do not
+come from a plugin folder (the standard library, installed packages) are never touched.
 
 :func:`file_stamp` covers the manifest and every ``.py`` file of the plugin (a bounded walk
 that skips ``__pycache__``, hidden folders and ``node_modules``), so an edit of any module,
