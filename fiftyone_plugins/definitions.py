@@ -133,7 +133,8 @@ def parse_version_spec(text: str) -> Any:
     """Parses a ``fiftyone.version`` requirement into a ``SpecifierSet``.
 
     Accepts the forms manifests use in practice: ``>=0.22``, ``>=0.21,<1``,
-    ``>=0.21 <1`` and ``>= 0.22``; ``""`` and ``*`` mean any version. Returns ``None``
+    ``>=0.21 <1``, ``>= 0.22`` and npm's ``~0.21.0``/``^1.2``; ``""`` and ``*`` mean any
+    version. Returns ``None``
     when the text is not a specifier.
     """
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -145,6 +146,9 @@ def parse_version_spec(text: str) -> Any:
         return SpecifierSet(text)
     except InvalidSpecifier:
         pass
+    npm = _npm_range(text)
+    if npm is not None:
+        return SpecifierSet(npm)
     clauses = _SPEC_CLAUSE.findall(text)
     leftover = _SPEC_CLAUSE.sub("", text).replace(",", "").strip()
     if not clauses or leftover:
@@ -153,6 +157,29 @@ def parse_version_spec(text: str) -> Any:
         return SpecifierSet(",".join(op + version for op, version in clauses))
     except InvalidSpecifier:
         return None
+
+
+_NPM_RANGE = re.compile(r"^([~^])\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
+
+
+def _npm_range(text: str) -> str | None:
+    """npm-style ``~0.21.0`` / ``^1.2`` (seen in real manifests) as a PEP 440 specifier:
+    ``~`` allows later patch releases, ``^`` later releases keeping the first non-zero part."""
+    match = _NPM_RANGE.match(text)
+    if match is None:
+        return None
+    kind, major_s, minor_s, patch_s = match.groups()
+    major, minor, patch = int(major_s), int(minor_s or 0), int(patch_s or 0)
+    lower = ".".join(p for p in (major_s, minor_s, patch_s) if p is not None)
+    if kind == "~":
+        upper = f"{major}.{minor + 1}" if minor_s is not None else f"{major + 1}"
+    elif major > 0 or minor_s is None:
+        upper = f"{major + 1}"
+    elif minor > 0 or patch_s is None:
+        upper = f"0.{minor + 1}"
+    else:
+        upper = f"0.0.{patch + 1}"
+    return f">={lower},<{upper}"
 
 
 def _check_string_list(manifest: Mapping[str, Any], key: str, path: str) -> list[str]:
@@ -291,9 +318,8 @@ class PluginDefinition:
         """The JS bundle path: the manifest's, else package.json's ``fiftyone.script``."""
         if self._js_bundle:
             return self._js_bundle
-        package_json = os.path.join(self.directory, "package.json")
         try:
-            with open(package_json, encoding="utf-8") as f:
+            with open(self.package_json_path, encoding="utf-8") as f:
                 script = json.load(f).get("fiftyone", {}).get("script")
         except (OSError, ValueError, AttributeError):
             script = None
@@ -339,6 +365,25 @@ class PluginDefinition:
     @property
     def has_operators(self) -> bool:
         return bool(self.operators or self.panels)
+
+    @property
+    def fiftyone_requirement(self) -> str | None:
+        """A pip requirement for the FiftyOne versions the plugin supports (``None``: any),
+        as FiftyOne's plugins show it, e.g. ``fiftyone>=0.22``."""
+        spec = self.fiftyone_compatibility
+        return None if spec in ("", "*") else f"fiftyone{spec}"
+
+    @property
+    def package_json_path(self) -> str:
+        return os.path.join(self.directory, "package.json")
+
+    @property
+    def has_package_json(self) -> bool:
+        return os.path.isfile(self.package_json_path)
+
+    def can_register_operator(self, name: str) -> bool:
+        """Whether the manifest declares an operator or panel called ``name``."""
+        return name in self.operators or name in self.panels
 
     def to_dict(self) -> dict[str, Any]:
         """The fields ``plugins info`` shows, as plain data."""

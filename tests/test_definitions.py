@@ -41,11 +41,22 @@ def test_every_info_field_is_exposed():
     # unknown keys are kept, not rejected
     assert plugin.manifest["repository"].endswith("good.git")
     assert plugin.manifest["type"] == "plugin"
+    # FiftyOne's extra attributes, used by real plugins such as @voxel51/plugins
+    assert plugin.fiftyone_requirement == "fiftyone>=0.22"
+    assert plugin.can_register_operator("good_panel") and not plugin.can_register_operator("x")
+    assert plugin.has_package_json is False
+
+
+def test_fiftyone_requirement_is_none_for_any_version(tmp_path):
+    plugin = PluginDefinition.from_dir(
+        str(write(tmp_path, "name: p\nfiftyone:\n  version: '*'\n"))
+    )
+    assert plugin.fiftyone_requirement is None
 
 
 def test_js_bundle_falls_back_to_package_json_script():
     plugin = PluginDefinition.from_dir(str(MIXED / "js-plugin"), plugins_dir=str(MIXED))
-    assert plugin.js_bundle == "dist/bundle.js"
+    assert plugin.js_bundle == "dist/bundle.js" and plugin.has_package_json
     assert plugin.js_bundle_exists and plugin.has_js and not plugin.has_py
     assert plugin.js_bundle_server_path == "/plugins/js-plugin/dist/bundle.js"
 
@@ -135,6 +146,15 @@ def test_invalid_names(name):
         (">= 0.22", True, "1.0"),
         ("*", True, "0.1"),
         ("", True, "0.1"),
+        ("~0.21.0", True, "0.21.5"),  # npm ranges, as some real manifests write them
+        ("~0.21.0", False, "0.22.0"),
+        ("~0.21", True, "0.21.9"),
+        ("^1.2.3", True, "1.9"),
+        ("^1.2.3", False, "2.0"),
+        ("^1.2.3", False, "1.2.2"),
+        ("^0.21.1", True, "0.21.4"),
+        ("^0.21.1", False, "0.22"),
+        ("^0.0.3", False, "0.0.4"),
     ],
 )
 def test_version_specs(text, ok, version):

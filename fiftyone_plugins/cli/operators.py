@@ -100,10 +100,18 @@ def _list(args: argparse.Namespace) -> int:
         for e in entries
     ]
     print_table(["uri", "enabled", "builtin", "panel", "unlisted"], rows)
-    if errors:
-        print()
-        print("Plugins that failed to load:")
-        print_table(["plugin", "reason"], [_error_row(e) for e in errors])
+    from ..errors import OperatorRegistrationError
+
+    problems = [e for e in errors if isinstance(e, OperatorRegistrationError)]
+    failures = [e for e in errors if not isinstance(e, OperatorRegistrationError)]
+    for title, group in (
+        ("Plugins that failed to load:", failures),
+        ("Operators that could not be registered (their plugins' others are listed):", problems),
+    ):
+        if group:
+            print()
+            print(title)
+            print_table(["plugin", "reason"], [_error_row(e) for e in group])
     return 0
 
 

@@ -53,13 +53,14 @@ ALIASES = {
     "fiftyone.constants": "fiftyone_plugins.compat.constants",
     "fiftyone.core": "fiftyone_plugins.compat.core",
     "fiftyone.core.utils": "fiftyone_plugins.compat.core.utils",
+    "fiftyone.factory": "fiftyone_plugins.compat.factory",
 }
 
 MISSING_MESSAGE = (
     "{name} is not available: fiftyone-plugins provides FiftyOne's plugin API "
     "(fiftyone.operators, fiftyone.operators.types, fiftyone.plugins, fiftyone.constants, "
-    "fiftyone.core.utils) but not FiftyOne's dataset classes; install the `fiftyone` "
-    "package to use them"
+    "fiftyone.core.utils) but not FiftyOne's dataset classes nor the rest of FiftyOne; "
+    "install the `fiftyone` package to use them"
 )
 
 _DIST_INFO = re.compile(r"^fiftyone(-[0-9][^-]*(-py[0-9.]+)?)?\.(dist-info|egg-info)$", re.I)

@@ -12,7 +12,7 @@ from typing import Any
 from . import MISSING_MESSAGE
 
 #: attributes of ``fiftyone`` that are submodules this library provides
-_SUBMODULES = ("operators", "plugins", "constants", "core")
+_SUBMODULES = ("operators", "plugins", "constants", "core", "factory")
 
 
 def _real_package_dirs() -> list[str]:
@@ -40,9 +40,32 @@ def make_module(spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
     return module
 
 
+class _Unavailable:
+    """Stands in for a FiftyOne class that plugins import at the top of their module
+    (``from fiftyone import ViewField as F``) but use only on datasets: the import works, so
+    the plugin's other operators load; using it raises the clear "not available" error."""
+
+    _fiftyone_name = "fiftyone"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise ImportError(MISSING_MESSAGE.format(name=cls._fiftyone_name))
+
+
+#: names imported from ``fiftyone`` at module level by many plugins, used only on datasets
+_STAND_INS = ("ViewField", "ViewExpression")
+_stand_ins: dict[str, type] = {}
+
+
 def _getattr(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
+    if name in _STAND_INS:
+        cls = _stand_ins.get(name)
+        if cls is None:
+            cls = _stand_ins[name] = type(
+                name, (_Unavailable,), {"_fiftyone_name": f"fiftyone.{name}"}
+            )
+        return cls
     if name in _SUBMODULES:
         return importlib.import_module(f"fiftyone.{name}")
     if f"fiftyone.{name}" in sys.modules:

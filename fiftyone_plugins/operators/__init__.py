@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING, Any
 from .operator import ExecutionOptions, Operator, OperatorConfig
 
 if TYPE_CHECKING:
+    from ..compat.cache import execution_cache
     from . import types
     from .context import ExecutionContext
     from .delegated import DelegatedOperationService
+    from .evaluation_metric import EvaluationMetric, EvaluationMetricConfig
     from .executor import (
         ExecutionResult,
         execute_operator,
@@ -48,6 +50,9 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "ExecutionContext": "context",
     "DelegatedOperationService": "delegated",
+    "EvaluationMetric": "evaluation_metric",
+    "EvaluationMetricConfig": "evaluation_metric",
+    "execution_cache": ".compat.cache",
     "ExecutionResult": "executor",
     "ExecutionRunState": "executor",
     "execute_operator": "executor",
@@ -67,6 +72,8 @@ _EXPORTS = {
 __all__ = [
     "Categories",
     "DelegatedOperationService",
+    "EvaluationMetric",
+    "EvaluationMetricConfig",
     "ExecutionContext",
     "ExecutionOptions",
     "ExecutionResult",
@@ -80,6 +87,7 @@ __all__ = [
     "ProgressHandler",
     "execute_operator",
     "execute_operator_async",
+    "execution_cache",
     "get_operator",
     "is_new",
     "list_operators",

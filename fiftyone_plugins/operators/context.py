@@ -232,8 +232,13 @@ class ExecutionContext:
 
     @property
     def panel_state(self) -> dict[str, Any]:
-        state = self.params.get("state")
-        return state if isinstance(state, dict) else {}
+        """The invoking panel's state: ``params["panel_state"]``, as FiftyOne's App sends it
+        (``params["state"]`` is accepted too)."""
+        for key in ("panel_state", "state"):
+            state = self.params.get(key)
+            if isinstance(state, dict):
+                return state
+        return {}
 
     @property
     def panel(self) -> Any:

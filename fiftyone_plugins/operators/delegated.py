@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -104,10 +105,43 @@ def _as_tuple(value: _Filter) -> tuple[str, ...] | None:
 
 
 def _search_text(search: str | Mapping[str, Any] | None) -> str | None:
-    """FiftyOne passes ``{"term": [fields]}``; a plain string works too."""
+    """FiftyOne passes ``{"term": [fields]}`` where the term is a regular expression, in
+    practice ``.*text.*``; that form becomes the substring ``text``. A plain string is the
+    substring itself."""
     if search is None or isinstance(search, str):
         return search or None
-    return next(iter(search), None)
+    term = next(iter(search), None)
+    if not isinstance(term, str):
+        return None
+    inner = term.removeprefix("^").removesuffix("$")
+    while inner.startswith(".*"):
+        inner = inner[2:]
+    while inner.endswith(".*") and not inner.endswith("\\.*"):
+        inner = inner[:-2]
+    return re.sub(r"\\(.)", r"\1", inner) or None
+
+
+def _paging(paging: Any) -> dict[str, Any]:
+    """FiftyOne's ``DelegatedOperationPagingParams`` (or a dict of its fields) as keywords of
+    :meth:`DelegatedOperationService.list_operations`."""
+    if paging is None:
+        return {}
+    get: Callable[[str], Any] = (
+        paging.get if isinstance(paging, Mapping) else lambda k: getattr(paging, k, None)
+    )
+    out: dict[str, Any] = {}
+    if get("sort_by") is not None:
+        sort_by = get("sort_by")
+        out["sort_by"] = getattr(sort_by, "value", sort_by)
+    direction = get("sort_direction")
+    direction = getattr(direction, "value", direction)
+    if direction is not None:
+        out["reverse"] = int(direction) < 0
+    if get("skip") is not None:
+        out["skip"] = int(get("skip"))
+    if get("limit") is not None:
+        out["limit"] = int(get("limit"))
+    return out
 
 
 class DelegatedOperationService:
@@ -255,8 +289,15 @@ class DelegatedOperationService:
         """Operations matching every given filter, sorted (oldest queued first by default).
 
         Each filter takes one value or several; ``match``/``search`` is a case-insensitive
-        substring of the operator URI or label.
+        substring of the operator URI or label. ``paging=`` (FiftyOne's
+        ``DelegatedOperationPagingParams`` or a dict with ``sort_by``, ``sort_direction``,
+        ``skip``, ``limit``) overrides the sort and paging keywords.
         """
+        paged = _paging(kwargs.pop("paging", None))
+        sort_by = paged.get("sort_by", sort_by)
+        reverse = paged.get("reverse", reverse)
+        limit = paged.get("limit", limit)
+        skip = paged.get("skip", skip)
         query = self._query(
             operator, dataset_name, dataset_id, run_state, delegation_target, search,
             match, pinned, ids, sort_by, reverse, limit, skip,

@@ -493,6 +493,13 @@ def _load_error(definition: PluginDefinition, exc: BaseException) -> PluginLoadE
                 f"(`from . import {top}`) or inside "
                 f"`fiftyone.core.utils.add_sys_path(<its folder>)`"
             )
+    elif isinstance(exc, ImportError) and (exc.name or "").startswith("fiftyone"):
+        # `from fiftyone import Dataset`: Python drops the compat layer's explanation
+        match = re.search(r"cannot import name '([^']+)'", str(exc))
+        if match:
+            from ..compat import MISSING_MESSAGE
+
+            hint = "; " + MISSING_MESSAGE.format(name=f"{exc.name}.{match.group(1)}")
     detail = f"{type(exc).__name__}: {exc}"
     return PluginLoadError(
         f"Plugin {definition.name!r} failed to import{at}: {detail}{hint}",

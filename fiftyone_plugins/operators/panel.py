@@ -5,7 +5,8 @@ call (``on_load``, a button's callback, ...); without one, ``on_startup`` regist
 panel. After an event method runs, ``render(ctx)`` is called and its output is sent with
 ``ctx.ops.show_panel_output``. Everything a panel asks of the host is recorded in
 ``result.executor.requests``. ``ctx.panel.state``/``ctx.panel.data`` read and patch the
-state the host sent in ``params["state"]``.
+state the host sent in ``params["panel_state"]`` (what FiftyOne's App sends; ``"state"`` is
+accepted too).
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class Panel(Operator):
         from . import types
 
         inputs = types.Object()
+        inputs.obj("panel_state", default={})
         inputs.obj("state", default={})
         inputs.obj("event_args", default={})
         inputs.str("__method__")
@@ -231,8 +233,7 @@ class PanelRef:
 
     def __init__(self, ctx: ExecutionContext) -> None:
         self._ctx = ctx
-        state = ctx.params.get("state")
-        self.state = PanelRefState(ctx, state if isinstance(state, dict) else {})
+        self.state = PanelRefState(ctx, ctx.panel_state)
         self.data = PanelRefData(ctx)
 
     @property

@@ -202,11 +202,18 @@ class _Snapshot:
         return plugin.builtin or plugin.name not in self.disabled
 
     def visible_names(self, plugin: PluginDefinition, position: int) -> set[str] | None:
-        """Names a shadowed builtin still provides (``None``: all of them)."""
+        """Names a shadowed builtin still provides (``None``: all of them): those the
+        downloaded plugin of the same name does not provide in Python, so a downloaded copy
+        that is disabled or cannot be imported (e.g. it needs FiftyOne) hides nothing."""
         if position == 0:
             return None
         first = self.sources[plugin.name][0]
-        taken = set(first.operators) | set(first.panels)
+        taken: set[str] = set()
+        if self.is_enabled(first):
+            for op in self.load(first).operators:
+                name = _config_name(op)
+                if name is not None:
+                    taken.add(name)
         return {n for n in set(plugin.operators) | set(plugin.panels) if n not in taken}
 
     def load(self, plugin: PluginDefinition) -> LoadedPlugin:

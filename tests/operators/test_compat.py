@@ -98,6 +98,40 @@ def test_dataset_classes_fail_with_a_clear_message(installed):
         import fiftyone.core.dataset  # noqa: F401
     with pytest.raises(ImportError, match="install the `fiftyone` package"):
         import fiftyone.zoo  # noqa: F401
+
+
+def test_view_expressions_import_but_fail_clearly_when_used(installed):
+    from fiftyone import ViewExpression
+    from fiftyone import ViewField as F  # module-level in many plugins
+
+    with pytest.raises(ImportError, match="fiftyone.ViewField is not available"):
+        F("confidence") > 0.5  # noqa: B015
+    with pytest.raises(ImportError, match="fiftyone.ViewExpression is not available"):
+        ViewExpression(1)
+
+
+def test_fiftyone_names_fiftyone_operators_exports(installed):
+    import fiftyone.operators as fo_ops
+    from fiftyone.operators import EvaluationMetric, EvaluationMetricConfig, execution_cache
+    from fiftyone.operators.evaluation_metric import EvaluationMetric as Same
+
+    assert Same is EvaluationMetric and callable(execution_cache)
+    config = EvaluationMetricConfig("anls", eval_types=["regression"], lower_is_better=False)
+    assert isinstance(config, fo_ops.OperatorConfig) and config.lower_is_better is False
+    assert config.aggregate_key is None and config.label == "anls"
+
+
+def test_a_missing_name_from_fiftyone_is_explained_in_the_load_error(env):
+    env.write_plugin(
+        "needs_dataset",
+        "name: '@t/needs-dataset'\noperators: [op]\n",
+        {"__init__.py": "from fiftyone import Dataset\n\ndef register(p):\n    pass\n"},
+    )
+    from fiftyone_plugins.operators import registry
+
+    [error] = [e for e in registry.list_errors() if e.name == "@t/needs-dataset"]
+    assert "cannot import name 'Dataset'" in str(error)
+    assert "fiftyone.Dataset is not available" in str(error) and "requirements" not in str(error)
     with pytest.raises(AttributeError, match="fiftyone.core.utils.iter_batches"):
         import fiftyone.core.utils as fou
 
@@ -200,3 +234,30 @@ def test_library_modules_are_never_imported_twice(installed):
         import fiftyone.operators.no_such_module  # noqa: F401
     with pytest.raises(ImportError, match="not available"):
         import fiftyone.core.odm  # noqa: F401
+
+
+def test_an_evaluation_metric_plugin_registers_like_any_operator(env):
+    env.write_plugin(
+        "metric",
+        "name: '@t/metric'\noperators: [exact_match]\n",
+        {
+            "__init__.py": (
+                "import fiftyone.operators as foo\n\n\n"
+                "class ExactMatch(foo.EvaluationMetric):\n"
+                "    @property\n"
+                "    def config(self):\n"
+                "        return foo.EvaluationMetricConfig(\n"
+                "            name='exact_match', eval_types=['regression'],\n"
+                "            lower_is_better=False,\n"
+                "        )\n\n"
+                "    def compute(self, samples, results, **kwargs):\n"
+                "        return 1.0\n\n\n"
+                "def register(p):\n    p.register(ExactMatch)\n"
+            )
+        },
+    )
+    import fiftyone_plugins.operators as foo
+
+    metric = foo.get_operator("@t/metric/exact_match")
+    assert metric.config.eval_types == ["regression"] and metric.compute(None, None) == 1.0
+    assert metric.resolve_input(None) is None and metric.get_fields(None, None, "k") == []

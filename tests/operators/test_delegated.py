@@ -352,3 +352,27 @@ def test_the_record_class_users_see():
     assert delegated_module.DelegatedOperation is DelegatedOperationDoc
     doc = DelegatedOperationDoc.from_dict({"operator": "@o/p/x", "run_state": "RUNNING"})
     assert doc.status is ExecutionRunState.RUNNING and not doc.is_terminal
+
+
+# -- FiftyOne's calling conventions (as the @voxel51/delegated plugin uses them) ------------
+
+
+def test_fiftyone_style_regex_search_paging_and_context(service, monkeypatch):
+    from fiftyone_plugins import compat
+
+    monkeypatch.setattr(compat, "fiftyone_installed", lambda: False)
+    compat.install()
+    from fiftyone.factory import DelegatedOperationPagingParams, SortDirection
+
+    first = service.queue_operation("@o/p/export.samples", context={"params": {"n": 1}})
+    second = service.queue_operation("@o/p/export_samples", label="Second")
+    service.queue_operation("@o/p/other")
+    found = service.list_operations(search={".*export\\.samples.*": ["operator", "label"]})
+    assert [d.id for d in found] == [first.id]
+    paging = DelegatedOperationPagingParams(sort_direction=SortDirection.DESCENDING, limit=2)
+    newest = service.list_operations(paging=paging)
+    assert len(newest) == 2 and newest[1].id == second.id
+    paged = service.list_operations(paging={"skip": 1, "limit": 1, "sort_direction": 1})
+    assert [d.id for d in paged] == [second.id]
+    doc = service.get(first.id)
+    assert doc.context.request_params["params"] == {"n": 1} and doc.context.params == {"n": 1}

@@ -20,6 +20,8 @@ def test_public_api_is_pinned():
         [
             "Categories",
             "DelegatedOperationService",
+            "EvaluationMetric",
+            "EvaluationMetricConfig",
             "ExecutionContext",
             "ExecutionOptions",
             "ExecutionResult",
@@ -33,6 +35,7 @@ def test_public_api_is_pinned():
             "ProgressHandler",
             "execute_operator",
             "execute_operator_async",
+            "execution_cache",
             "get_operator",
             "is_new",
             "list_operators",
@@ -172,6 +175,12 @@ def test_panel_methods_are_executable_and_render(kinds):
     assert result.executor.requests[0].params == {"panel_id": "p1", "state": {"count": 3}}
     output = result.executor.requests[1].params["output"]
     assert "inc" in str(output)
+    # what FiftyOne's App sends: the state under "panel_state"
+    result = foo.execute_operator(
+        "@test/fo-style/counter",
+        params={"__method__": "increment", "panel_id": "p1", "panel_state": {"count": 4}},
+    )
+    assert result.executor.requests[0].params == {"panel_id": "p1", "state": {"count": 5}}
     with pytest.raises(Exception, match="no method"):
         foo.execute_operator("@test/fo-style/counter", params={"__method__": "_private"})
 

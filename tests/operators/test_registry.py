@@ -227,6 +227,22 @@ def test_downloaded_plugin_takes_precedence_for_its_own_uris(env, capsys):
     assert foo.get_operator("@voxel51/operators/list_files").builtin is True
 
 
+def test_a_downloaded_copy_that_cannot_run_here_hides_no_builtin(env):
+    # the real @voxel51/utils needs FiftyOne: its import fails, and the builtin
+    # delegate operator must stay available (and come back once the copy is disabled too)
+    env.write_plugin(
+        "fiftyone-plugins/plugins/utils",
+        "name: '@voxel51/utils'\noperators: [delegate, compute_metadata]\n",
+        {"__init__.py": "import fiftyone.core.fields\n"},
+    )
+    assert foo.get_operator("@voxel51/utils/delegate").builtin is True
+    entries = {e.uri: e for e in registry.list_entries()}
+    assert entries["@voxel51/utils/delegate"].builtin is True
+    assert any(e.name == "@voxel51/utils" for e in registry.list_errors())
+    fop.disable_plugin("@voxel51/utils")
+    assert foo.get_operator("@voxel51/utils/delegate").builtin is True
+
+
 def test_operator_registry_object(fixtures):
     reg = foo.OperatorRegistry()
     assert reg.operator_exists("@test/kinds/sync_op") and reg.can_execute("@test/kinds/sync_op")

@@ -226,6 +226,21 @@ class ExecutionProgress:
         return None if self.progress is None else int(round(self.progress * 100))
 
 
+class OperationContext(dict):  # type: ignore[type-arg]
+    """A record's stored request: a plain dict that also answers ``.request_params`` and
+    ``.params``, as the ``ExecutionContext`` FiftyOne puts on its records does (code such as
+    the ``@voxel51/delegated`` plugin reads ``op.context.request_params``)."""
+
+    @property
+    def request_params(self) -> dict[str, Any]:
+        return self
+
+    @property
+    def params(self) -> dict[str, Any]:
+        params = self.get("params")
+        return params if isinstance(params, dict) else {}
+
+
 @dataclasses.dataclass
 class DelegatedOperationDoc:
     """One delegated operation as stored: what to run, on what, and how it went.
@@ -298,7 +313,7 @@ class DelegatedOperationDoc:
             ExecutionRunState.QUEUED if state is None else ExecutionRunState.parse(state)
         )
         values["progress"] = ExecutionProgress.from_dict(values.get("progress"))
-        values["context"] = dict(values.get("context") or {})
+        values["context"] = OperationContext(values.get("context") or {})
         values["metadata"] = dict(values.get("metadata") or {})
         values["attempts"] = int(values.get("attempts") or 0)
         values["pinned"] = bool(values.get("pinned", False))
