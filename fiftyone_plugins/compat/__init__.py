@@ -49,6 +49,7 @@ ALIASES = {
     "fiftyone.plugins": "fiftyone_plugins",
     "fiftyone.plugins.secrets": "fiftyone_plugins.secrets",
     "fiftyone.plugins.definitions": "fiftyone_plugins.definitions",
+    "fiftyone.plugins.utils": "fiftyone_plugins.download.info",
     "fiftyone.plugins.context": "fiftyone_plugins.operators.loader",
     "fiftyone.constants": "fiftyone_plugins.compat.constants",
     "fiftyone.core": "fiftyone_plugins.compat.core",
