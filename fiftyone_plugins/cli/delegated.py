@@ -15,7 +15,20 @@ if TYPE_CHECKING:
     from ..operators.delegated import DelegatedOperation
 
 _STATES = ("SCHEDULED", "QUEUED", "RUNNING", "COMPLETED", "FAILED")
-_SORT_KEYS = ("QUEUED_AT", "STARTED_AT", "COMPLETED_AT", "FAILED_AT", "UPDATED_AT", "OPERATOR")
+# the names of SortField (not imported here, to keep `--help` fast; a test keeps them in sync)
+_SORT_KEYS = (
+    "QUEUED_AT",
+    "SCHEDULED_AT",
+    "STARTED_AT",
+    "COMPLETED_AT",
+    "FAILED_AT",
+    "UPDATED_AT",
+    "OPERATOR",
+)
+#: the largest count any option takes: what every store can page by (stores.base.MAX_QUERY_INT)
+_MAX_INT = 2**31 - 1
+#: the longest duration in seconds (about 31 years): longer ones overflow datetimes and waits
+_MAX_SECONDS = 1e9
 
 
 def _state(value: str) -> str:
@@ -39,8 +52,10 @@ def _positive_int(value: str) -> int:
         number = int(value)
     except ValueError:
         number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    if not 1 <= number <= _MAX_INT:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer up to {_MAX_INT}, got {value!r}"
+        )
     return number
 
 
@@ -49,8 +64,10 @@ def _positive_float(value: str) -> float:
         number = float(value)
     except ValueError:
         number = 0.0
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+    if not 0 < number <= _MAX_SECONDS:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number up to {_MAX_SECONDS:.0f}, got {value!r}"
+        )
     return number
 
 
@@ -316,15 +333,13 @@ def _output(args: argparse.Namespace) -> None:
 
 
 def _fail(args: argparse.Namespace) -> None:
-    service = _service()
-    docs = [service.get(i) for i in args.ids]  # every id is checked before anything changes
-    for doc in docs:
-        service.fail_operation(doc.id)
+    # every id (existence and state) is checked before anything changes; repeats count once
+    for doc in _service().fail_operations(args.ids):
         print(f"Marked {doc.id} failed")
 
 
 def _delete(args: argparse.Namespace) -> None:
-    for doc in _service().delete_operations(args.ids):
+    for doc in _service().delete_operations(args.ids):  # same checks as _fail
         print(f"Deleted {doc.id}")
 
 

@@ -343,6 +343,10 @@ class ExecutionContext:
 
     def set_progress(self, progress: float | None = None, label: str | None = None) -> None:
         """Reports progress; stored on a delegated operation, harmless in immediate runs."""
+        if label and self._required_secrets:  # a delegated run stores the label
+            from ..secrets import redact
+
+            label = redact(str(label), self.secrets._all_values())
         self.progress = (progress, label)
         callback = self._set_progress
         if callback is not None:

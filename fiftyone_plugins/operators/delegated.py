@@ -20,6 +20,7 @@ operator is still installed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import logging
 import re
@@ -30,10 +31,13 @@ from ..errors import (
     DelegatedOperationError,
     InvalidStateTransitionError,
     OperationNotFoundError,
+    StoreError,
 )
 from .stores import DelegatedOperationStore, OperationQuery, resolve_store
+from .stores.base import MAX_QUERY_INT
 from .stores.records import (
     TERMINAL_STATES,
+    CorruptRecordError,
     DelegatedOperationDoc,
     ExecutionProgress,
     ExecutionRunState,
@@ -249,10 +253,9 @@ class DelegatedOperationService:
         limit: int | None = None,
         skip: int = 0,
     ) -> OperationQuery:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be >= 0, not {limit}")
-        if skip < 0:
-            raise ValueError(f"skip must be >= 0, not {skip}")
+        for name, value in (("limit", limit), ("skip", skip)):
+            if value is not None and not 0 <= value <= MAX_QUERY_INT:
+                raise ValueError(f"{name} must be between 0 and {MAX_QUERY_INT}, not {value}")
         return OperationQuery(
             ids=None if ids is None else tuple(validate_id(i) for i in ids),
             run_states=states_tuple(run_state),
@@ -393,7 +396,8 @@ class DelegatedOperationService:
     ) -> DelegatedOperation:
         """``running`` → ``completed`` with the operator's JSON-ready ``result``.
 
-        With ``worker_id``, only the worker holding the operation may complete it.
+        With ``worker_id``, only the worker holding the operation may complete it. An error
+        left by an earlier attempt (e.g. "Worker lost ...; requeued") is cleared.
         """
         result = json_copy(result, "operation result")
         now = utcnow()
@@ -402,6 +406,8 @@ class DelegatedOperationService:
             "completed_at": now,
             "result": result,
             "lease_expires_at": None,
+            "error": None,
+            "error_trace": None,
         }
         return self._change(
             op_id, changes, "complete", sources_of(ExecutionRunState.COMPLETED), worker_id
@@ -452,6 +458,76 @@ class DelegatedOperationService:
         return self.set_failed(op_id, error=reason)
 
     fail = fail_operation
+
+    def _check_all(
+        self, ids: Iterable[str], action: str, allowed: Iterable[ExecutionRunState], hint: str = ""
+    ) -> list[tuple[str, DelegatedOperation | None]]:
+        """Validates a bulk change before it starts: every id well-formed, existing and in an
+        ``allowed`` state. Returns the distinct ids in order with their records (None for a
+        corrupt record that may still be deleted); raises naming every refused id otherwise.
+        """
+        allowed = frozenset(allowed)
+        keys = list(dict.fromkeys(validate_id(i) for i in ids))  # distinct, in order
+        several = len(keys) > 1
+        found: list[tuple[str, DelegatedOperation | None]] = []
+        missing: list[str] = []
+        refused: list[tuple[str, str]] = []
+        for key in keys:
+            try:
+                doc = self.store.get(key)
+            except CorruptRecordError:
+                if action != "delete":  # nothing but deleting can be done with it
+                    raise
+                running = OperationQuery(ids=(key,), run_states=(ExecutionRunState.RUNNING,))
+                if self.store.count(running):
+                    state = "running (its record is corrupt: it is failed when its lease expires)"
+                    refused.append((key, state))
+                found.append((key, None))
+                continue
+            if doc is None:
+                missing.append(key)
+            elif doc.run_state not in allowed:
+                refused.append((key, doc.run_state.value))
+            else:
+                found.append((key, doc))
+        unchanged = "; nothing was changed" if several else ""
+        if missing:
+            names = ", ".join(missing)
+            plural = "s" if len(missing) > 1 else ""
+            raise OperationNotFoundError(
+                f"Delegated operation{plural} {names} not found{unchanged}", op_id=missing[0]
+            )
+        if len(refused) == 1:
+            key, state = refused[0]
+            raise InvalidStateTransitionError(
+                f"Cannot {action} delegated operation {key}: it is {state}{hint}{unchanged}",
+                op_id=key,
+            )
+        if refused:
+            names = ", ".join(f"{key} (it is {state})" for key, state in refused)
+            raise InvalidStateTransitionError(
+                f"Cannot {action} delegated operations {names}{hint}{unchanged}",
+                op_id=refused[0][0],
+            )
+        return found
+
+    def fail_operations(
+        self, ids: Iterable[str], reason: str = "Marked as failed by the user"
+    ) -> list[DelegatedOperation]:
+        """Marks several operations failed after checking them all (the ``delegated fail``
+        CLI): nothing changes if any id is malformed, unknown, or completed/failed already.
+        Repeated ids count once. Returns the failed records.
+        """
+        checked = self._check_all(ids, "fail", sources_of(ExecutionRunState.FAILED))
+        done: list[DelegatedOperation] = []
+        for key, _ in checked:
+            try:
+                done.append(self.fail_operation(key, reason))
+            except DelegatedOperationError as e:  # changed by someone else since the check
+                if not done:
+                    raise
+                raise _partly(e, "failed", done) from e
+        return done
 
     def set_progress(
         self,
@@ -524,33 +600,34 @@ class DelegatedOperationService:
 
     def delete_operation(self, op_id: str) -> DelegatedOperation:
         """Deletes an operation that is not running and returns its last record."""
-        doc = self.get(op_id)
-        allowed = [s for s in ExecutionRunState if s is not ExecutionRunState.RUNNING]
-        if doc.run_state is ExecutionRunState.RUNNING or not self.store.delete(
-            doc.id or "", expected_states=allowed
-        ):
-            current = self.store.get(doc.id or "")
-            if current is None:
-                raise OperationNotFoundError(
-                    f"Delegated operation {op_id} not found", op_id=doc.id
-                )
-            raise InvalidStateTransitionError(
-                f"Cannot delete delegated operation {doc.id}: it is running; "
-                "fail it first (`fiftyone-plugins delegated fail ID`)",
-                op_id=doc.id,
-            )
-        return doc
+        return self.delete_operations([op_id])[0]
 
     def delete_operations(self, ids: Iterable[str]) -> list[DelegatedOperation]:
         """Deletes several operations after checking them all: nothing is deleted if any id is
-        unknown or running."""
-        docs = [self.get(i) for i in ids]
-        for doc in docs:
-            if doc.run_state is ExecutionRunState.RUNNING:
-                raise InvalidStateTransitionError(
-                    f"Cannot delete delegated operation {doc.id}: it is running", op_id=doc.id
+        malformed, unknown or running. Repeated ids count once. Returns the deleted records (a
+        record too corrupt to read comes back with only its id and operator ``"?"``).
+        """
+        allowed = [s for s in ExecutionRunState if s is not ExecutionRunState.RUNNING]
+        hint = "; fail it first (`fiftyone-plugins delegated fail ID`)"
+        checked = self._check_all(ids, "delete", allowed, hint)
+        done: list[DelegatedOperation] = []
+        for key, doc in checked:
+            if not self.store.delete(key, expected_states=allowed):  # changed since the check
+                current: DelegatedOperation | None = None
+                with contextlib.suppress(CorruptRecordError):
+                    current = self.store.get(key)
+                error: DelegatedOperationError = (
+                    OperationNotFoundError(f"Delegated operation {key} not found", op_id=key)
+                    if current is None
+                    else InvalidStateTransitionError(
+                        f"Cannot delete delegated operation {key}: it is "
+                        f"{current.run_state.value}{hint}",
+                        op_id=key,
+                    )
                 )
-        return [self.delete_operation(doc.id or "") for doc in docs]
+                raise _partly(error, "deleted", done)
+            done.append(doc or DelegatedOperationDoc(operator="?", id=key))
+        return done
 
     def delete_for_dataset(self, dataset_id: str) -> list[DelegatedOperation]:
         """Deletes every non-running operation of a dataset (by its stable id)."""
@@ -686,6 +763,20 @@ class DelegatedOperationService:
         )
         worker.run()
         return finished
+
+
+def _partly(
+    error: DelegatedOperationError, verb: str, done: Sequence[DelegatedOperationDoc]
+) -> DelegatedOperationError:
+    """``error`` (a bulk change refused after its check, by a concurrent change), saying which
+    operations were already changed if any."""
+    if not done:
+        return error
+    names = ", ".join(d.id or "" for d in done)
+    message = f"{error} (changed concurrently; already {verb}: {names})"
+    if isinstance(error, (InvalidStateTransitionError, OperationNotFoundError)):
+        return type(error)(message, op_id=error.op_id)
+    return StoreError(message, op_id=error.op_id)
 
 
 def _host_dataset_exists(store: DelegatedOperationStore) -> Callable[[str], bool]:

@@ -38,6 +38,12 @@ logger = logging.getLogger("fiftyone_plugins.orchestrator")
 
 #: ``callback(progress, label=None)``: progress a fraction in [0, 1] (or None)
 ProgressCallback = Callable[..., None]
+#: seconds a worker keeps trying to record an outcome while the store is unreachable
+RECORD_RETRY_SECONDS = 60.0
+
+#: longest wait between attempts to reach an unreachable store
+STORE_RETRY_MAX_DELAY = 30.0
+
 #: ``runner(doc, progress_callback) -> outcome``: an object with ``result``/``error``/
 #: ``error_trace`` (an execution result) or the result itself; raising fails the operation
 Runner = Callable[[DelegatedOperationDoc, ProgressCallback], Any]
@@ -202,6 +208,7 @@ class Worker:
         self._active: dict[str, threading.Thread | None] = {}
         self._active_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._finished = threading.Event()  # set when run() returns: the heartbeat stops
         self._wake = threading.Event()
         self._signals = 0
 
@@ -253,6 +260,7 @@ class Worker:
             self._release_active()
         finally:
             self._stopping.set()
+            self._finished.set()
             self._wake.set()
             for number, handler in previous.items():
                 signal.signal(number, handler)
@@ -271,6 +279,7 @@ class Worker:
     def _loop(self) -> None:
         idle_wait = min(0.05, self.poll_interval)
         last_reap = float("-inf")
+        outage = 0  # consecutive failed claims: the store is unreachable
         while not self.stopping and not self._limit_reached():
             now = time.monotonic()
             if now - last_reap >= min(self.poll_interval, self.lease_seconds / 2):
@@ -278,12 +287,27 @@ class Worker:
                 self._reap()
             claimed = False
             while not self.stopping and not self._limit_reached() and self._free_slots() > 0:
-                doc = self.service.claim_next(
-                    self.worker_id,
-                    self.lease_seconds,
-                    delegation_target=self.delegation_target,
-                    operators=self.operators,
-                )
+                try:
+                    doc = self.service.claim_next(
+                        self.worker_id,
+                        self.lease_seconds,
+                        delegation_target=self.delegation_target,
+                        operators=self.operators,
+                    )
+                except DelegatedOperationError as e:
+                    if self.once:  # a drain-and-exit run reports the outage and stops
+                        raise
+                    # a long-running worker rides out restarts, failovers and blips
+                    outage += 1
+                    delay = min(STORE_RETRY_MAX_DELAY, self.poll_interval * 2**outage)
+                    logger.warning("cannot reach the store (%s); retrying in %.0fs", e, delay)
+                    self._wake.wait(delay)
+                    self._wake.clear()
+                    doc = None
+                    break
+                if outage:
+                    logger.info("the store is reachable again")
+                    outage = 0
                 if doc is None:
                     break
                 claimed = True
@@ -347,8 +371,10 @@ class Worker:
         logger.info("%s released back to the queue", op_id)
 
     def _heartbeat(self) -> None:
+        # renews until run() returns, not merely until a stop is asked: after a first
+        # SIGTERM the current operations still run, and must keep their leases
         interval = max(self.lease_seconds / 3, 0.05)
-        while not self._stopping.wait(interval):
+        while not self._finished.wait(interval):
             with self._active_lock:
                 ids = list(self._active)
             for op_id in ids:
@@ -385,7 +411,18 @@ class Worker:
             except BaseException as e:
                 result, error, trace = None, f"{type(e).__name__}: {e}", _traceback.format_exc()
             progress.flush()
-            final = self._record(op_id, result, error, trace)
+            try:
+                final = self._record(op_id, result, error, trace)
+            except _Unrecorded as e:
+                self.stats.lost += 1
+                logger.error(
+                    "%s %s finished, but its outcome could not be recorded (%s); the "
+                    "operation will be failed as lost when its lease expires",
+                    op_id,
+                    doc.operator,
+                    e,
+                )
+                return
         finally:
             with self._active_lock:
                 self._active.pop(op_id, None)
@@ -413,17 +450,56 @@ class Worker:
     def _record(
         self, op_id: str, result: Any, error: str | None, trace: str | None
     ) -> DelegatedOperationDoc | None:
-        try:
-            if error is None:
-                try:
-                    return self.service.set_completed(op_id, result, worker_id=self.worker_id)
-                except TypeError as e:
-                    error, trace = str(e), None
-            return self.service.set_failed(
-                op_id, error=error, traceback=trace, worker_id=self.worker_id
-            )
-        except InvalidStateTransitionError:
-            return None
+        """Stores the outcome; ``None`` if the operation was taken from this worker.
+
+        A result the store refuses (too large, not JSON, disk full) is recorded as a failure
+        saying so; a store that is unreachable or locked is retried with backoff (the
+        heartbeat keeps the lease meanwhile) for up to :data:`RECORD_RETRY_SECONDS`, then
+        :class:`_Unrecorded` is raised.
+        """
+        deadline = time.monotonic() + max(RECORD_RETRY_SECONDS, self.lease_seconds)
+        delay = 0.25
+        while True:
+            try:
+                if error is None:
+                    try:
+                        return self.service.set_completed(op_id, result, worker_id=self.worker_id)
+                    except TypeError as e:  # not JSON-serializable
+                        error, trace = str(e), None
+                return self.service.set_failed(
+                    op_id, error=error, traceback=trace, worker_id=self.worker_id
+                )
+            except InvalidStateTransitionError:
+                return None
+            except Exception as e:
+                if error is None and _unstorable(e):
+                    error = f"The operation finished but its result could not be stored: {e}"
+                    result, trace = None, None
+                    continue
+                if time.monotonic() + delay > deadline:
+                    raise _Unrecorded(str(e)) from e
+                logger.warning(
+                    "%s: could not record the outcome (%s); retrying in %.1fs", op_id, e, delay
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, STORE_RETRY_MAX_DELAY)
+
+
+class _Unrecorded(Exception):
+    """The outcome of an operation could not be written to the store in time."""
+
+
+def _unstorable(error: BaseException) -> bool:
+    """Whether the store refused the *data* (retrying cannot help), not the connection."""
+    seen: BaseException | None = error
+    while seen is not None:
+        text = str(seen).lower()
+        if type(seen).__name__ in ("DocumentTooLarge", "InvalidDocument", "OverflowError"):
+            return True
+        if any(t in text for t in ("too big", "too large", "is full", "not json serializable")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 #: FiftyOne's word for the thing that runs delegated operations

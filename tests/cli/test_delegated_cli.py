@@ -10,10 +10,11 @@ import sys
 
 import pytest
 
+from fiftyone_plugins.cli import delegated as delegated_cli
 from fiftyone_plugins.cli import main
 from fiftyone_plugins.operators.delegated import DelegatedOperationService
 from fiftyone_plugins.operators.stores import clear_cache
-from fiftyone_plugins.operators.stores.records import ExecutionRunState
+from fiftyone_plugins.operators.stores.records import ExecutionRunState, SortField
 
 ROOT = pathlib.Path(__file__).parent.parent.parent
 MISSING = "0123456789abcdef01234567"
@@ -96,6 +97,43 @@ def test_list_rejects_unknown_states_and_sort_keys(capsys):
     assert "invalid sort key" in capsys.readouterr().err
 
 
+def test_sort_by_takes_every_sort_key(service, capsys):
+    assert delegated_cli._SORT_KEYS == tuple(f.name for f in SortField)
+    a = service.queue_operation("@o/p/b")
+    b = service.queue_operation("@o/p/a")
+    service.set_scheduled(b.id)
+    for key in SortField:
+        code, out, err = run(capsys, "list", "--sort-by", key.name)
+        assert code == 0 and err == "", key
+    _, out, _ = run(capsys, "list", "--sort-by", "SCHEDULED_AT", "--reverse")
+    assert [r.split()[0] for r in out.splitlines()[2:]] == [b.id, a.id]
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", str(2**31), "0", "-3", "x"])
+@pytest.mark.parametrize("command", [("list",), ("launch", "--once")])
+def test_limits_beyond_what_stores_handle_are_usage_errors(capsys, command, value):
+    with pytest.raises(SystemExit) as info:
+        main(["delegated", *command, "--limit", value])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "expected a positive integer up to 2147483647" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["1e308", "inf", "nan", "0", "-1"])
+@pytest.mark.parametrize("option", ["--lease-seconds", "--poll-interval"])
+def test_launch_durations_beyond_what_times_hold_are_usage_errors(capsys, option, value):
+    with pytest.raises(SystemExit) as info:
+        main(["delegated", "launch", "--once", option, value])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "expected a positive number up to 1000000000" in err
+
+
+def test_list_takes_the_largest_limit(service, capsys):
+    doc = service.queue_operation("@o/p/x")
+    code, out, _ = run(capsys, "list", "--limit", str(2**31 - 1))
+    assert code == 0 and doc.id in out
+
+
 def test_info_and_output(service, capsys):
     doc = service.queue_operation(
         "@o/p/x", label="Nice", context={"params": {"n": 5}, "secrets": {"K": "hidden"}}
@@ -153,6 +191,63 @@ def test_fail_delete_and_rerun(service, capsys):
     code, out, _ = run(capsys, "delete", queued.id, new_id)
     assert code == 0 and f"Deleted {new_id}" in out
     assert service.count() == 1
+
+
+def test_fail_checks_every_state_before_changing_anything(service, capsys):
+    queued = service.queue_operation("@o/p/x")
+    completed = service.queue_operation("@o/p/x")
+    service.set_running(completed.id, worker_id="w")
+    service.set_completed(completed.id)
+    code, out, err = run(capsys, "fail", queued.id, completed.id)
+    assert code == 1 and out == ""
+    assert err == (
+        f"error: Cannot fail delegated operation {completed.id}: it is completed; "
+        "nothing was changed\n"
+    )
+    assert service.get(queued.id).run_state is ExecutionRunState.QUEUED
+    code, out, err = run(capsys, "fail", queued.id, queued.id)
+    assert code == 0 and out == f"Marked {queued.id} failed\n" and err == ""
+
+
+def test_delete_with_a_repeated_id_deletes_and_reports_it_once(service, capsys):
+    a = service.queue_operation("@o/p/x")
+    b = service.queue_operation("@o/p/x")
+    code, out, err = run(capsys, "delete", a.id, a.id)
+    assert code == 0 and out == f"Deleted {a.id}\n" and err == ""
+    assert [d.id for d in service.list_operations()] == [b.id]
+
+
+def test_delete_refuses_every_id_when_one_is_running(service, capsys):
+    a = service.queue_operation("@o/p/x")
+    running = service.queue_operation("@o/p/x")
+    service.set_running(running.id, worker_id="w")
+    code, out, err = run(capsys, "delete", a.id, running.id)
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert f"{running.id}: it is running" in err and "nothing was changed" in err
+    assert service.count() == 2
+
+
+def test_a_corrupt_record_is_one_line_and_does_not_block_the_queue(service, capsys):
+    import sqlite3
+
+    bad = service.queue_operation("@o/p/x", context={"params": {"n": 1}})
+    good = service.queue_operation("@o/p/x", context={"params": {"n": 2}})
+    conn = sqlite3.connect(service.store.path)
+    with conn:
+        conn.execute("UPDATE delegated_operations SET data = '{not json' WHERE id = ?", (bad.id,))
+    conn.close()
+    for argv in (("list",), ("info", bad.id)):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "" and err.count("\n") == 1, argv
+        assert err.startswith("error: ") and f"{bad.id}" in err and "corrupt" in err
+        assert "Traceback" not in err
+    code, _, err = run(capsys, "launch", "--once", "--runner", f"{__name__}:echo")
+    assert code == 0 and "Traceback" not in err
+    assert service.get(good.id).result == {"echo": {"n": 2}}
+    code, out, err = run(capsys, "info", bad.id)
+    assert code == 0 and "failed" in out and "stored record is corrupt" in out
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and bad.id in out and good.id in out
 
 
 def test_delete_refuses_running_operations(service, capsys):
@@ -238,6 +333,25 @@ def test_real_processes_queue_launch_list_and_output(service):
     assert listed.returncode == 0 and doc.id in listed.stdout and "completed" in listed.stdout
     output = _cli("output", doc.id)
     assert json.loads(output.stdout) == {"echo": {"n": 7}}
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "sqlite:////tmp/x.db?timeout=abc",
+        "mongodb://h:99999/x",
+        "mongodb://[bad/x",
+        "mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=abc",
+    ],
+)
+def test_real_process_malformed_store_url_is_one_line_naming_the_setting(uri):
+    if uri.startswith("mongodb"):
+        pytest.importorskip("mongoengine", reason="the [mongo] extra is not installed")
+    result = _cli("list", env={"FIFTYONE_DELEGATED_OPERATION_STORE": uri})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert "FIFTYONE_DELEGATED_OPERATION_STORE" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_real_process_unknown_id_exits_2_without_traceback():

@@ -20,7 +20,11 @@ from fiftyone_plugins.operators import delegated as delegated_module
 from fiftyone_plugins.operators.delegated import DelegatedOperationService
 from fiftyone_plugins.operators.stores import clear_cache, resolve_store
 from fiftyone_plugins.operators.stores.memory import MemoryStore
-from fiftyone_plugins.operators.stores.records import DelegatedOperationDoc, ExecutionRunState
+from fiftyone_plugins.operators.stores.records import (
+    CorruptRecordError,
+    DelegatedOperationDoc,
+    ExecutionRunState,
+)
 from fiftyone_plugins.operators.stores.sqlite import SQLiteStore
 
 
@@ -161,6 +165,15 @@ def test_list_operations_filters_sorts_and_pages(listed):
         service.list_operations(sort_by="size")
 
 
+@pytest.mark.parametrize("name", ["limit", "skip"])
+@pytest.mark.parametrize("value", [2**31, 10**20, -1])
+def test_limit_and_skip_beyond_what_stores_handle_are_value_errors(service, name, value):
+    service.queue_operation("@o/p/x")
+    with pytest.raises(ValueError, match=f"{name} must be between 0 and 2147483647"):
+        service.list_operations(**{name: value})
+    assert len(service.list_operations(**{name: 2**31 - 1})) == (1 if name == "limit" else 0)
+
+
 def test_listing_needs_no_installed_operator(service):
     doc = service.queue_operation("@nobody/not-installed/anywhere")
     assert [d.operator for d in service.list_operations()] == [doc.operator]
@@ -190,6 +203,90 @@ def test_delete_operations_checks_every_id_first(listed):
     assert service.count() == 3
     assert [d.id for d in service.delete_operations([a.id, b.id])] == [a.id, b.id]
     assert service.count() == 1
+
+
+def test_delete_operations_checks_states_and_counts_repeated_ids_once(listed):
+    service, a, b, c = listed
+    assert [d.id for d in service.delete_operations([a.id, a.id.upper(), f" {a.id} "])] == [a.id]
+    assert service.count() == 2
+    service.set_running(c.id, worker_id="w")
+    with pytest.raises(InvalidStateTransitionError, match=f"{c.id}: it is running") as info:
+        service.delete_operations([b.id, c.id, b.id])
+    assert "nothing was changed" in str(info.value) and "\n" not in str(info.value)
+    assert service.count() == 2
+
+
+def test_fail_operations_checks_every_id_and_state_before_changing_any(listed):
+    service, a, b, c = listed  # a, c queued; b completed
+    with pytest.raises(InvalidStateTransitionError, match=f"fail delegated operation {b.id}"):
+        service.fail_operations([a.id, b.id])
+    assert service.get(a.id).run_state is ExecutionRunState.QUEUED
+    service.fail_operation(c.id)
+    with pytest.raises(InvalidStateTransitionError) as info:
+        service.fail_operations([a.id, b.id, c.id])
+    message = str(info.value)
+    assert f"{b.id} (it is completed)" in message and f"{c.id} (it is failed)" in message
+    assert message.endswith("nothing was changed") and "\n" not in message
+    with pytest.raises(OperationNotFoundError, match="0{24} not found; nothing was changed"):
+        service.fail_operations([a.id, "0" * 24])
+    with pytest.raises(OperationNotFoundError, match="Invalid operation id"):
+        service.fail_operations([a.id, "nope"])
+    assert service.get(a.id).run_state is ExecutionRunState.QUEUED
+    done = service.fail_operations([a.id, a.id], reason="no longer needed")
+    assert [d.id for d in done] == [a.id] and done[0].error == "no longer needed"
+    assert service.get(a.id).run_state is ExecutionRunState.FAILED
+
+
+def test_a_bulk_change_raced_after_its_check_says_what_was_changed(listed, monkeypatch):
+    service, a, b, c = listed  # a and c queued
+    real = service.fail_operation
+
+    def racing(op_id, reason="x"):
+        if op_id == c.id:  # a worker takes and completes c between the check and the change
+            service.set_running(c.id, worker_id="w")
+            service.set_completed(c.id)
+        return real(op_id, reason)
+
+    monkeypatch.setattr(service, "fail_operation", racing)
+    with pytest.raises(InvalidStateTransitionError) as info:
+        service.fail_operations([a.id, c.id])
+    assert f"{c.id}: it is completed" in str(info.value)
+    assert f"already failed: {a.id}" in str(info.value)
+
+
+def _corrupt(service, op_id):
+    store = service.store
+    if isinstance(store, MemoryStore):
+        store._ops[op_id]["queued_at"] = "not a date"
+    else:
+        store._conn().execute(
+            "UPDATE delegated_operations SET data = '{not json' WHERE id = ?", (op_id,)
+        )
+
+
+def test_a_corrupt_record_is_named_and_can_be_deleted(service):
+    good = service.queue_operation("@o/p/x")
+    bad = service.queue_operation("@o/p/x")
+    _corrupt(service, bad.id)
+    for call in (service.list_operations, lambda: service.get(bad.id)):
+        with pytest.raises(StoreError, match=f"{bad.id} .*is corrupt"):
+            call()
+    with pytest.raises(CorruptRecordError):  # nothing to fail: it cannot be read
+        service.fail_operations([good.id, bad.id])
+    assert service.get(good.id).run_state is ExecutionRunState.QUEUED
+    assert [d.id for d in service.delete_operations([bad.id])] == [bad.id]
+    assert [d.id for d in service.list_operations()] == [good.id]
+
+
+def test_a_worker_fails_a_corrupt_record_and_runs_the_next(service):
+    bad = service.queue_operation("@o/p/x", context={"params": {"n": 1}})
+    good = service.queue_operation("@o/p/x", context={"params": {"n": 2}})
+    _corrupt(service, bad.id)
+    done = service.execute_queued_operations(runner=runner)
+    assert [d.id for d in done] == [good.id] and done[0].result == {"double": 4}
+    failed = service.get(bad.id)
+    assert failed.run_state is ExecutionRunState.FAILED
+    assert failed.error.startswith("stored record is corrupt: ")
 
 
 def test_cleanup_by_criteria_with_dry_run(listed):
@@ -286,6 +383,23 @@ def test_execute_queued_operations_limit_and_operator_filter(service):
     ]
     assert len(service.execute_queued_operations(limit=2, runner=runner)) == 2
     assert service.count(run_state="queued") == 1
+
+
+def test_completing_after_a_lease_requeue_clears_the_stale_error(service):
+    import datetime as dt
+
+    doc = service.queue_operation("@o/p/x", metadata={"max_attempts": 2})
+    first = service.claim_next("w1", lease_seconds=1)
+    later = first.lease_expires_at + dt.timedelta(seconds=1)
+    (requeued,) = service.resolve_expired_leases(now=later)
+    assert requeued.run_state is ExecutionRunState.QUEUED and "Worker lost" in requeued.error
+    second = service.claim_next("w2")
+    assert second.id == doc.id and second.attempts == 2
+    service.store.update(doc.id, {"error_trace": "stale trace"})
+    done = service.set_completed(doc.id, {"ok": True}, worker_id="w2")
+    assert done.run_state is ExecutionRunState.COMPLETED and done.result == {"ok": True}
+    assert done.error is None and done.error_trace is None
+    assert service.get(doc.id).error is None
 
 
 def test_default_runner_without_operators_layer_fails_clearly(service, monkeypatch):

@@ -170,6 +170,77 @@ def test_heartbeat_renews_the_lease_while_running(service):
     assert final.run_state is ExecutionRunState.COMPLETED and final.result == "renewed"
 
 
+def test_after_a_stop_request_the_running_operation_keeps_its_lease(service):
+    doc = service.queue_operation("@o/p/x")
+    worker = None
+
+    def stopped_meanwhile(d, progress):
+        worker.stop()  # what a first SIGTERM does
+        wait_for(lambda: service.get(d.id).lease_expires_at > d.lease_expires_at, what="a renewal")
+        time.sleep(0.5)  # longer than the lease: only renewals keep it
+        assert service.resolve_expired_leases() == []
+        return "finished after the stop"
+
+    worker = Worker(service, runner=stopped_meanwhile, lease_seconds=0.3, poll_interval=0.05)
+    worker.run()
+    final = service.get(doc.id)
+    assert final.run_state is ExecutionRunState.COMPLETED
+    assert final.result == "finished after the stop"
+
+
+def test_a_result_the_store_refuses_is_recorded_as_a_failure(service, monkeypatch):
+    doc = service.queue_operation("@o/p/x")
+    real = service.set_completed
+
+    def refuse(op_id, result=None, **kwargs):
+        if result is not None:
+            raise StoreError("failed: DocumentTooLarge: document too large")
+        return real(op_id, result, **kwargs)
+
+    monkeypatch.setattr(service, "set_completed", refuse)
+    stats = Worker(service, runner=lambda d, cb: "x" * 100, once=True).run()
+    final = service.get(doc.id)
+    assert stats.failed == 1 and final.run_state is ExecutionRunState.FAILED
+    assert "result could not be stored" in final.error and "too large" in final.error
+
+
+def test_a_store_outage_while_recording_is_retried(service, monkeypatch, caplog):
+    doc = service.queue_operation("@o/p/x")
+    real, calls = service.set_completed, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise StoreError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "set_completed", flaky)
+    with caplog.at_level(logging.WARNING, logger="fiftyone_plugins"):
+        Worker(service, runner=lambda d, cb: "kept", once=True).run()
+    final = service.get(doc.id)
+    assert final.run_state is ExecutionRunState.COMPLETED and final.result == "kept"
+    assert len(calls) == 3 and "retrying" in caplog.text
+
+
+def test_a_worker_rides_out_a_store_outage_but_a_drain_reports_it(service, monkeypatch):
+    doc = service.queue_operation("@o/p/x")
+    real, calls = service.claim_next, []
+
+    def down_twice(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise StoreError("Connection refused")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "claim_next", down_twice)
+    worker = Worker(service, runner=lambda d, cb: worker.stop() or "ran", poll_interval=0.01)
+    worker.run()
+    assert service.get(doc.id).result == "ran" and len(calls) == 3
+    calls.clear()
+    with pytest.raises(StoreError, match="Connection refused"):
+        Worker(service, runner=lambda d, cb: None, once=True).run()
+
+
 def test_polling_workers_resolve_expired_leases(service):
     doc = service.queue_operation("@o/p/x")
     service.claim_next("dead-worker", lease_seconds=0.001)

@@ -149,3 +149,12 @@ def test_explicit_values_win_and_redact():
     secrets = fos.SecretsDict(["K"], {"K": "given"})
     assert secrets["K"] == "given" and dict(secrets.items()) == {"K": "given"}
     assert fos.redact("x given y", ["given"]) == "x *** y"
+
+
+def test_a_progress_label_holding_a_secret_is_stored_masked(secret_plugin):
+    queued = foo.execute_operator("@test/secrets/progress_secret", request_delegation=True)
+    service = DelegatedOperationService()
+    [done] = service.execute_queued_operations(operator="@test/secrets/progress_secret")
+    stored = service.get(queued.result["id"])
+    assert done.result == "done" and stored.progress.label == "using ***"
+    assert TOKEN not in json.dumps(stored.to_dict())

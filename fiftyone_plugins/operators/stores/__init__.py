@@ -10,7 +10,8 @@ names the store:
 - ``package.module:Class`` or ``package.module.Class``: a custom
   :class:`DelegatedOperationStore` subclass, built with no arguments.
 
-Stores are cached per URL and process, so services created often share one connection.
+Stores are cached per URL and process, so services created often share one connection. A
+malformed URL (bad timeout, port, host or option) is a :class:`StoreError` naming the setting.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ...errors import StoreError
 from .base import DelegatedOperationStore, KVScope, OperationQuery
 from .records import (
     TERMINAL_STATES,
+    CorruptRecordError,
     DelegatedOperationDoc,
     ExecutionProgress,
     ExecutionRunState,
@@ -30,6 +32,7 @@ from .records import (
 )
 
 __all__ = [
+    "CorruptRecordError",
     "DelegatedOperationDoc",
     "DelegatedOperationStore",
     "ExecutionProgress",

@@ -10,7 +10,10 @@ atomic primitives every backend must provide:
 - :meth:`DelegatedOperationStore.claim_next`, which moves the oldest claimable queued operation
   to ``running`` for one worker, so two workers never get the same operation.
 
-Values crossing the store are JSON only; nothing is ever pickled.
+Values crossing the store are JSON only; nothing is ever pickled. A stored record that cannot
+be read back raises :class:`~.records.CorruptRecordError` (a ``StoreError`` naming it) from
+``get``/``find``/``update``; ``claim_next`` and ``find_expired_leases`` instead mark it failed
+with :func:`~.records.salvage_record` and go on, so one bad record never blocks the queue.
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .records import DelegatedOperationDoc, ExecutionRunState, SortField
+
+#: the setting naming the store, quoted in errors about a malformed store URL
+STORE_SETTING = "FIFTYONE_DELEGATED_OPERATION_STORE (config: delegated_operation_store)"
+
+#: the largest ``limit``/``skip`` every backend accepts (SQLite and BSON take 64-bit integers;
+#: a page size or offset beyond 32 bits is certainly a mistake)
+MAX_QUERY_INT = 2**31 - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +128,9 @@ class DelegatedOperationStore(abc.ABC):
         Sets ``started_at``, ``worker_id``, ``lease_expires_at = now + lease_seconds`` and
         increments ``attempts``. ``delegation_target`` and ``operators`` restrict which
         operations may be claimed (None: any). Returns None when nothing is claimable.
+
+        A candidate whose stored record is corrupt is never returned nor raised: it is marked
+        failed (:func:`~.records.salvage_record`) and the next one is claimed.
         """
 
     @abc.abstractmethod
@@ -128,7 +141,10 @@ class DelegatedOperationStore(abc.ABC):
     def find_expired_leases(
         self, now: _dt.datetime, limit: int = 100
     ) -> list[DelegatedOperationDoc]:
-        """Running operations whose lease ended before ``now``, oldest lease first."""
+        """Running operations whose lease ended before ``now``, oldest lease first.
+
+        Corrupt records among them are marked failed (like in :meth:`claim_next`) and left out.
+        """
 
     @abc.abstractmethod
     def delete(

@@ -2,7 +2,9 @@
 
 ``memory://`` resolves to one instance per process, shared by every service in it. Records
 are kept as JSON-ready dicts and copied on the way in and out, so the memory store rejects and
-isolates exactly what the persistent stores would.
+isolates exactly what the persistent stores would. A dict that no longer reads as a record
+(only possible by writing into ``_ops`` directly) behaves like a corrupt row of the other
+stores: filters then look at its raw values, like the other stores' indexed fields.
 """
 
 from __future__ import annotations
@@ -10,21 +12,28 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import json
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .base import DelegatedOperationStore, KVScope, OperationQuery
 from .records import (
+    CorruptRecordError,
     DelegatedOperationDoc,
     ExecutionRunState,
     apply_changes,
+    format_datetime,
     json_copy,
+    load_record,
     matches_text,
     new_id,
     normalize_changes,
+    salvage_record,
     utcnow,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _matches(doc: DelegatedOperationDoc, q: OperationQuery) -> bool:
@@ -44,6 +53,33 @@ def _matches(doc: DelegatedOperationDoc, q: OperationQuery) -> bool:
     return not (q.match and not matches_text(doc, q.match))
 
 
+def _matches_raw(op_id: str, data: Any, q: OperationQuery) -> bool:
+    """:func:`_matches` on the raw values of a dict that does not read as a record."""
+    raw = data if isinstance(data, dict) else {}
+    state = raw.get("run_state")
+    checks: list[tuple[Any, Any]] = [
+        (q.ids, op_id),
+        (None if q.run_states is None else [s.value for s in q.run_states], state),
+        (q.operators, raw.get("operator")),
+        (q.dataset_names, raw.get("dataset_name")),
+        (q.dataset_ids, raw.get("dataset_id")),
+        (q.delegation_targets, raw.get("delegation_target")),
+    ]
+    for allowed, value in checks:
+        try:
+            if allowed is not None and value not in allowed:
+                return False
+        except TypeError:  # an unhashable stored value
+            return False
+    if q.pinned is not None and raw.get("pinned") is not q.pinned:
+        return False
+    if q.match:
+        needle = q.match.lower()
+        texts = [raw.get("operator"), raw.get("label")]
+        return any(isinstance(t, str) and needle in t.lower() for t in texts)
+    return True
+
+
 class MemoryStore(DelegatedOperationStore):
     """Keeps everything in this process's memory; lost when the process exits."""
 
@@ -53,9 +89,20 @@ class MemoryStore(DelegatedOperationStore):
         self._ops: dict[str, dict[str, Any]] = {}  # insertion-ordered: the tie-breaker
         self._kv: dict[tuple[str, str, str, str], tuple[str, _dt.datetime | None]] = {}
 
+    def _decode(self, op_id: str, data: Any) -> DelegatedOperationDoc:
+        return load_record(op_id, self.description, lambda: copy.deepcopy(data))
+
     def _load(self, op_id: str) -> DelegatedOperationDoc | None:
         data = self._ops.get(op_id)
-        return None if data is None else DelegatedOperationDoc.from_dict(copy.deepcopy(data))
+        return None if data is None else self._decode(op_id, data)
+
+    def _salvage(self, op_id: str, error: CorruptRecordError) -> None:
+        """Replaces a corrupt dict by a failed record (the lock is held)."""
+        data = self._ops[op_id]
+        raw = data if isinstance(data, dict) else None
+        doc = salvage_record(op_id, raw, error.reason, json.dumps(data, default=str))
+        self._save(doc)
+        logger.warning("%s in %s: %s; marked failed", op_id, self.description, doc.error)
 
     def _save(self, doc: DelegatedOperationDoc) -> None:
         assert doc.id is not None
@@ -76,13 +123,28 @@ class MemoryStore(DelegatedOperationStore):
         with self._lock:
             return self._load(op_id)
 
-    def _select(self, query: OperationQuery) -> list[DelegatedOperationDoc]:
+    def _select(
+        self, query: OperationQuery
+    ) -> tuple[list[DelegatedOperationDoc], list[CorruptRecordError]]:
+        """The matching records, and the errors of the matching dicts that are corrupt."""
+        docs: list[DelegatedOperationDoc] = []
+        corrupt: list[CorruptRecordError] = []
         with self._lock:
-            docs = [DelegatedOperationDoc.from_dict(copy.deepcopy(d)) for d in self._ops.values()]
-        return [d for d in docs if _matches(d, query)]
+            for op_id, data in self._ops.items():
+                try:
+                    doc = self._decode(op_id, data)
+                except CorruptRecordError as e:
+                    if _matches_raw(op_id, data, query):
+                        corrupt.append(e)
+                    continue
+                if _matches(doc, query):
+                    docs.append(doc)
+        return docs, corrupt
 
     def find(self, query: OperationQuery) -> list[DelegatedOperationDoc]:
-        docs = self._select(query)
+        docs, corrupt = self._select(query)
+        if corrupt:
+            raise corrupt[0]
         field = query.sort_by.value
         indexed = list(enumerate(docs))
 
@@ -95,7 +157,8 @@ class MemoryStore(DelegatedOperationStore):
         return ordered if query.limit is None else ordered[: query.limit]
 
     def count(self, query: OperationQuery) -> int:
-        return len(self._select(query))
+        docs, corrupt = self._select(query)
+        return len(docs) + len(corrupt)
 
     def update(
         self,
@@ -137,6 +200,9 @@ class MemoryStore(DelegatedOperationStore):
             limit=1,
         )
         with self._lock:
+            _, corrupt = self._select(query)
+            for error in corrupt:
+                self._salvage(error.op_id or "", error)
             found = self.find(query)
             if not found:
                 return None
@@ -169,7 +235,15 @@ class MemoryStore(DelegatedOperationStore):
     def find_expired_leases(
         self, now: _dt.datetime, limit: int = 100
     ) -> list[DelegatedOperationDoc]:
-        running = self._select(OperationQuery(run_states=(ExecutionRunState.RUNNING,)))
+        with self._lock:
+            running, corrupt = self._select(
+                OperationQuery(run_states=(ExecutionRunState.RUNNING,))
+            )
+            for error in corrupt:
+                raw = self._ops[error.op_id or ""]
+                lease = raw.get("lease_expires_at") if isinstance(raw, dict) else None
+                if isinstance(lease, str) and lease < (format_datetime(now) or ""):
+                    self._salvage(error.op_id or "", error)
         expired = [d for d in running if d.lease_expires_at and d.lease_expires_at < now]
         expired.sort(key=lambda d: d.lease_expires_at)  # type: ignore[arg-type, return-value]
         return expired[:limit]
@@ -178,11 +252,12 @@ class MemoryStore(DelegatedOperationStore):
         self, op_id: str, *, expected_states: Sequence[ExecutionRunState] | None = None
     ) -> bool:
         with self._lock:
-            doc = self._load(op_id)
-            if doc is None:
+            if op_id not in self._ops:
                 return False
-            if expected_states is not None and doc.run_state not in expected_states:
-                return False
+            if expected_states is not None:
+                query = OperationQuery(ids=(op_id,), run_states=tuple(expected_states))
+                if not self.count(query):  # a corrupt record is judged by its raw state
+                    return False
             del self._ops[op_id]
             return True
 

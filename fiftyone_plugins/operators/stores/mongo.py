@@ -10,6 +10,11 @@ keeps); the opaque JSON parts of a record (``context``, ``result``, ``metadata``
 execution-store values are stored as JSON text, so they round-trip exactly whatever keys or
 numbers they hold. The database is the URI's path (``mongodb://host/mydb``), by default
 ``fiftyone_plugins``.
+
+A malformed URI (bad port, host or option) is a :class:`~fiftyone_plugins.errors.StoreError`
+naming the setting; a record whose JSON parts cannot be read raises a
+:class:`~.records.CorruptRecordError` naming it, except in claims and lease resolution, which
+mark it failed.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import contextlib
 import datetime as _dt
 import itertools
 import json
+import logging
 import os
 import re
 import threading
@@ -31,14 +37,19 @@ import pymongo.errors
 from bson import ObjectId
 
 from ...errors import StoreError
-from .base import DelegatedOperationStore, KVScope, OperationQuery
+from .base import STORE_SETTING, DelegatedOperationStore, KVScope, OperationQuery
 from .records import (
+    CorruptRecordError,
     DelegatedOperationDoc,
     ExecutionRunState,
     json_copy,
+    load_record,
     normalize_changes,
+    salvage_record,
     utcnow,
 )
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_DATABASE = "fiftyone_plugins"
 _JSON_FIELDS = ("context", "result", "metadata")
@@ -55,7 +66,10 @@ def database_from_uri(uri: str) -> str:
     The name is checked here because the driver would otherwise use the raw path (with any
     extra slash) and fail later with a message that does not say where the name came from.
     """
-    path = urlsplit(uri).path
+    try:
+        path = urlsplit(uri).path
+    except ValueError as e:  # e.g. "Invalid IPv6 URL"
+        raise _invalid_uri(uri, e) from e
     name = path[1:] if path.startswith("/") else path
     if not name:
         return DEFAULT_DATABASE
@@ -67,6 +81,18 @@ def database_from_uri(uri: str) -> str:
             f"{reason}; use mongodb://host:port/<database>"
         )
     return name
+
+
+def _invalid_uri(uri: str, error: BaseException) -> StoreError:
+    reason = str(error)
+    userinfo = re.search(r"//([^@/]*)@", uri)
+    if userinfo:  # the driver's message may quote the credentials
+        secrets = {userinfo.group(1), *userinfo.group(1).split(":")[1:]} - {""}
+        for secret in sorted(secrets, key=len, reverse=True):
+            reason = reason.replace(secret, "***")
+    return StoreError(
+        f"Invalid MongoDB store URL {MongoStore._redacted(uri)!r} in {STORE_SETTING}: {reason}"
+    )
 
 
 def _to_mongo(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,13 +109,27 @@ def _to_mongo(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _from_mongo(raw: Mapping[str, Any]) -> DelegatedOperationDoc:
+def _raw_data(raw: Mapping[str, Any], *, lenient: bool = False) -> dict[str, Any]:
+    """A stored document as record fields; with ``lenient``, unreadable JSON parts are left out
+    instead of raising."""
     data = dict(raw)
     data["id"] = str(data.pop("_id"))
     for name in _JSON_FIELDS:
         if isinstance(data.get(name), str):
-            data[name] = json.loads(data[name])
-    return DelegatedOperationDoc.from_dict(data)
+            try:
+                data[name] = json.loads(data[name])
+            except ValueError:
+                if not lenient:
+                    raise
+                del data[name]
+    return data
+
+
+def _stored_text(raw: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(dict(raw), default=str, sort_keys=True)
+    except (TypeError, ValueError):
+        return repr(raw)
 
 
 class MongoStore(DelegatedOperationStore):
@@ -107,6 +147,23 @@ class MongoStore(DelegatedOperationStore):
     @staticmethod
     def _redacted(uri: str) -> str:
         return re.sub(r"//[^@/]*@", "//***@", uri)
+
+    def _decode(self, raw: Mapping[str, Any]) -> DelegatedOperationDoc:
+        """The record of a stored document (CorruptRecordError if it cannot be read)."""
+        return load_record(str(raw.get("_id")), self.description, lambda: _raw_data(raw))
+
+    def _salvage(
+        self, raw: Mapping[str, Any], error: CorruptRecordError, spec: Mapping[str, Any]
+    ) -> None:
+        """Replaces a corrupt document by a failed record if it still matches ``spec``."""
+        doc = salvage_record(
+            str(raw["_id"]), _raw_data(raw, lenient=True), error.reason, _stored_text(raw)
+        )
+        data = _to_mongo(normalize_changes({k: v for k, v in vars(doc).items() if k != "id"}))
+        with self._errors():
+            done = self._ops.replace_one({**spec, "_id": raw["_id"]}, data).matched_count
+        if done:
+            logger.warning("%s in %s: %s; marked failed", doc.id, self.description, doc.error)
 
     # -- connection and errors -------------------------------------------------------------------
 
@@ -129,8 +186,18 @@ class MongoStore(DelegatedOperationStore):
                     options["appname"] = f"fiftyone_plugins:{os.getpid()}"
                 if "serverselectiontimeoutms" not in self.uri.lower():
                     options["serverSelectionTimeoutMS"] = 10_000
-                with self._errors():
+                try:
                     mongoengine.connect(db=self.database, alias=alias, host=self.uri, **options)
+                except (
+                    ValueError,  # a bad port or option value
+                    TypeError,
+                    pymongo.errors.ConfigurationError,  # includes InvalidURI
+                    mongoengine.connection.ConnectionFailure,
+                ) as e:
+                    with contextlib.suppress(Exception):
+                        mongoengine.disconnect(alias=alias)
+                    raise _invalid_uri(self.uri, e) from e
+                with self._errors():
                     db = mongoengine.connection.get_db(alias)
                     ops, kv = db["delegated_operations"], db["execution_store"]
                     ops.create_index([("run_state", 1), ("queued_at", 1), ("_id", 1)])
@@ -181,7 +248,7 @@ class MongoStore(DelegatedOperationStore):
     def get(self, op_id: str) -> DelegatedOperationDoc | None:
         with self._errors():
             raw = self._ops.find_one({"_id": ObjectId(op_id)})
-        return None if raw is None else _from_mongo(raw)
+        return None if raw is None else self._decode(raw)
 
     @staticmethod
     def _filter(q: OperationQuery) -> dict[str, Any]:
@@ -207,6 +274,8 @@ class MongoStore(DelegatedOperationStore):
 
     def find(self, query: OperationQuery) -> list[DelegatedOperationDoc]:
         direction = pymongo.DESCENDING if query.reverse else pymongo.ASCENDING
+        if query.limit == 0:  # MongoDB reads a limit of 0 as "no limit"
+            return []
         with self._errors():
             cursor = self._ops.find(
                 self._filter(query),
@@ -214,7 +283,8 @@ class MongoStore(DelegatedOperationStore):
                 skip=query.skip,
                 limit=query.limit or 0,
             )
-            return [_from_mongo(raw) for raw in cursor]
+            raws = list(cursor)
+        return [self._decode(raw) for raw in raws]
 
     def count(self, query: OperationQuery) -> int:
         with self._errors():
@@ -246,7 +316,7 @@ class MongoStore(DelegatedOperationStore):
                 {"$set": _to_mongo(values)},
                 return_document=pymongo.ReturnDocument.AFTER,
             )
-        return None if raw is None else _from_mongo(raw)
+        return None if raw is None else self._decode(raw)
 
     def claim_next(
         self,
@@ -261,24 +331,31 @@ class MongoStore(DelegatedOperationStore):
             spec["delegation_target"] = delegation_target
         if operators is not None:
             spec["operator"] = {"$in": list(operators)}
-        now = utcnow()
-        with self._errors():
-            raw = self._ops.find_one_and_update(
-                spec,
-                {
-                    "$set": {
-                        "run_state": ExecutionRunState.RUNNING.value,
-                        "worker_id": worker_id,
-                        "started_at": now,
-                        "updated_at": now,
-                        "lease_expires_at": now + _dt.timedelta(seconds=lease_seconds),
+        while True:  # each corrupt claim is failed, so the loop ends
+            now = utcnow()
+            with self._errors():
+                raw = self._ops.find_one_and_update(
+                    spec,
+                    {
+                        "$set": {
+                            "run_state": ExecutionRunState.RUNNING.value,
+                            "worker_id": worker_id,
+                            "started_at": now,
+                            "updated_at": now,
+                            "lease_expires_at": now + _dt.timedelta(seconds=lease_seconds),
+                        },
+                        "$inc": {"attempts": 1},
                     },
-                    "$inc": {"attempts": 1},
-                },
-                sort=[("queued_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)],
-                return_document=pymongo.ReturnDocument.AFTER,
-            )
-        return None if raw is None else _from_mongo(raw)
+                    sort=[("queued_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)],
+                    return_document=pymongo.ReturnDocument.AFTER,
+                )
+            if raw is None:
+                return None
+            try:
+                return self._decode(raw)
+            except CorruptRecordError as e:
+                running = ExecutionRunState.RUNNING.value
+                self._salvage(raw, e, {"run_state": running, "worker_id": worker_id})
 
     def renew_lease(self, op_id: str, worker_id: str, lease_seconds: float) -> bool:
         now = utcnow()
@@ -310,7 +387,19 @@ class MongoStore(DelegatedOperationStore):
                 sort=[("lease_expires_at", pymongo.ASCENDING)],
                 limit=limit,
             )
-            return [_from_mongo(raw) for raw in cursor]
+            raws = list(cursor)
+        docs = []
+        for raw in raws:
+            try:
+                docs.append(self._decode(raw))
+            except CorruptRecordError as e:  # unless it changed since the read
+                spec = {
+                    "run_state": ExecutionRunState.RUNNING.value,
+                    "lease_expires_at": raw.get("lease_expires_at"),
+                    "updated_at": raw.get("updated_at"),
+                }
+                self._salvage(raw, e, spec)
+        return docs
 
     def delete(
         self, op_id: str, *, expected_states: Sequence[ExecutionRunState] | None = None

@@ -27,10 +27,10 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ...errors import OperationNotFoundError
+from ...errors import OperationNotFoundError, StoreError
 
 
 class ExecutionRunState(str, enum.Enum):
@@ -325,6 +325,86 @@ class DelegatedOperationDoc:
         return DelegatedOperationDoc.from_dict(json_copy(self.to_dict(), "operation record"))
 
 
+class CorruptRecordError(StoreError):
+    """A stored record cannot be read back: its JSON is invalid or holds impossible values.
+
+    ``reason`` is the decoding error. Listing or reading such a record raises this error
+    (naming the record); claims and lease resolution mark it failed instead (see
+    :func:`salvage_record`), so one bad record never blocks the queue.
+    """
+
+    def __init__(self, op_id: str, where: str, reason: str) -> None:
+        super().__init__(
+            f"The delegated operation {op_id} stored in {where} is corrupt ({reason}); "
+            f"delete it with `fiftyone-plugins delegated delete {op_id}`",
+            op_id=op_id,
+        )
+        self.reason = reason
+
+
+#: how much of a corrupt record's stored text :func:`salvage_record` keeps
+CORRUPT_TEXT_LIMIT = 4000
+
+
+def _reason(e: BaseException) -> str:
+    text = f"{type(e).__name__}: {e}"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def load_record(op_id: str, where: str, load: Callable[[], Any]) -> DelegatedOperationDoc:
+    """``DelegatedOperationDoc.from_dict(load())``, any failure becoming a
+    :class:`CorruptRecordError` naming ``op_id`` and the store (``where``)."""
+    try:
+        data = load()
+        if not isinstance(data, Mapping):
+            raise TypeError(f"expected a JSON object, found {type(data).__name__}")
+        doc = DelegatedOperationDoc.from_dict(data)
+        if not isinstance(doc.operator, str):
+            raise TypeError(f"operator must be a string, not {type(doc.operator).__name__}")
+        return doc
+    except Exception as e:  # whatever the stored bytes hold, never a raw traceback
+        raise CorruptRecordError(op_id, where, _reason(e)) from e
+
+
+def salvage_record(
+    op_id: str, raw: Mapping[str, Any] | None, reason: str, stored_text: str
+) -> DelegatedOperationDoc:
+    """A valid ``failed`` record built from what can still be read of a corrupt one.
+
+    Each readable field of ``raw`` is kept (operator, label, dataset, times, ...); the error is
+    "stored record is corrupt: <reason>" and the traceback field keeps (the start of) the
+    record as it was stored, so nothing is lost silently.
+    """
+    good: dict[str, Any] = {}
+    known = {f.name for f in dataclasses.fields(DelegatedOperationDoc)} - {"id"}
+    for key, value in (raw or {}).items():
+        if key not in known:
+            continue
+        try:
+            candidate = DelegatedOperationDoc.from_dict({**good, key: value})
+            json.dumps(candidate.to_dict())
+        except Exception:  # the unreadable fields are the ones dropped
+            continue
+        good[key] = value
+    doc = DelegatedOperationDoc.from_dict(good)
+    if not isinstance(doc.operator, str):
+        doc.operator = str(doc.operator)
+    now = utcnow()
+    doc.id = op_id
+    doc.run_state = ExecutionRunState.FAILED
+    doc.failed_at = now
+    doc.updated_at = now
+    doc.lease_expires_at = None
+    doc.error = f"stored record is corrupt: {reason}"
+    text = (
+        stored_text
+        if len(stored_text) <= CORRUPT_TEXT_LIMIT
+        else (stored_text[:CORRUPT_TEXT_LIMIT] + "...")
+    )
+    doc.error_trace = f"The stored record could not be read. As stored:\n{text}"
+    return doc
+
+
 #: The fields an update may change (``id`` never changes).
 UPDATABLE_FIELDS = frozenset(f.name for f in dataclasses.fields(DelegatedOperationDoc)) - {"id"}
 
@@ -368,6 +448,7 @@ def states_tuple(
 
 
 __all__ = [
+    "CorruptRecordError",
     "DATETIME_FIELDS",
     "DelegatedOperationDoc",
     "ExecutionProgress",

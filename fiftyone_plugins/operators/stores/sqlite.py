@@ -9,7 +9,12 @@ is what makes :meth:`SQLiteStore.claim_next` and the preconditions of
 across a fork) and guarded by a lock so threads can share the store.
 
 A file that is not a SQLite database, or one locked for longer than the timeout, becomes a
-:class:`~fiftyone_plugins.errors.StoreError` naming the file.
+:class:`~fiftyone_plugins.errors.StoreError` naming the file; so does a location the store cannot
+write (with a hint about read-only file systems and permissions). A file deleted or replaced
+while open is noticed on the next call (its device and inode no longer match the path's) and the
+path is reopened, as on first use, with one warning. A row whose JSON cannot be read raises a
+:class:`~.records.CorruptRecordError` naming it, except in claims and lease resolution, which
+mark it failed.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import json
+import logging
+import math
 import os
 import sqlite3
 import threading
@@ -25,17 +32,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ...errors import StoreError
-from .base import DelegatedOperationStore, KVScope, OperationQuery
+from .base import STORE_SETTING, DelegatedOperationStore, KVScope, OperationQuery
 from .records import (
+    CorruptRecordError,
     DelegatedOperationDoc,
     ExecutionRunState,
     apply_changes,
     format_datetime,
     json_copy,
+    load_record,
     new_id,
     normalize_changes,
+    salvage_record,
     utcnow,
 )
+
+logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 
@@ -95,6 +107,13 @@ _COLUMNS = (
     "pinned",
 )
 
+#: what every query reading whole records selects: ``id``, ``data``, then the columns, so a
+#: corrupt ``data`` can be named and salvaged from the columns
+_RECORD = f"id, data, {', '.join(_COLUMNS)}"
+
+#: the longest busy timeout SQLite takes (milliseconds in a C int)
+_MAX_TIMEOUT = (2**31 - 1) / 1000
+
 
 def _row_values(doc: DelegatedOperationDoc) -> dict[str, Any]:
     data = doc.to_dict()
@@ -115,7 +134,10 @@ def path_from_uri(uri: str) -> str:
     if rest.startswith("/"):
         rest = rest[1:]
     if not rest:
-        raise StoreError(f"Invalid SQLite store URL {uri!r}: expected sqlite:///path/to/file.db")
+        raise StoreError(
+            f"Invalid SQLite store URL {uri!r} in {STORE_SETTING}: "
+            "expected sqlite:///path/to/file.db"
+        )
     return rest if rest == ":memory:" else os.path.abspath(os.path.expanduser(rest))
 
 
@@ -133,6 +155,7 @@ class SQLiteStore(DelegatedOperationStore):
         self._lock = threading.RLock()
         self._conn_obj: sqlite3.Connection | None = None
         self._pid: int | None = None
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the opened file
 
     @classmethod
     def from_uri(cls, uri: str) -> SQLiteStore:
@@ -142,7 +165,17 @@ class SQLiteStore(DelegatedOperationStore):
         query = parse_qs(uri.split("?", 1)[1]) if "?" in uri else {}
         kwargs: dict[str, Any] = {}
         if "timeout" in query:
-            kwargs["timeout"] = float(query["timeout"][0])
+            raw = query["timeout"][0]
+            try:
+                timeout = float(raw)
+            except ValueError:
+                timeout = math.nan
+            if not 0 <= timeout <= _MAX_TIMEOUT:  # also refuses nan
+                raise StoreError(
+                    f"Invalid SQLite store URL {uri!r} in {STORE_SETTING}: timeout must be a "
+                    f"number of seconds between 0 and {_MAX_TIMEOUT:.0f}, not {raw!r}"
+                )
+            kwargs["timeout"] = timeout
         return cls(path_from_uri(uri), **kwargs)
 
     # -- connection and errors -------------------------------------------------------------------
@@ -167,12 +200,61 @@ class SQLiteStore(DelegatedOperationStore):
                 f"The delegated-operation store {self.path} is corrupt or not a SQLite "
                 f"database ({text}); move it aside to start a new store"
             )
+        if "unable to open database file" in lowered or "readonly database" in lowered:
+            return StoreError(
+                f"The delegated-operation store {self.path} failed: {text}. The store needs "
+                "write access to the file and to its folder (for its -wal and -shm files): is "
+                "the location read-only, or are permissions missing? Fix them or point "
+                f"{STORE_SETTING} at a writable location"
+            )
         return StoreError(f"The delegated-operation store {self.path} failed: {text}")
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        """``(st_dev, st_ino)`` of the file the path names now; None if there is none."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _is_stale(self) -> bool:
+        """True when the path no longer names the opened file (deleted or replaced).
+
+        One ``stat`` per store call (each public method opens one transaction or read).
+        """
+        if self._identity is None:
+            return False
+        try:
+            st = os.stat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            return True
+        except OSError:  # cannot tell (e.g. a permission change): keep the open file
+            return False
+        return (st.st_dev, st.st_ino) != self._identity
 
     def _conn(self) -> sqlite3.Connection:
         if self._conn_obj is not None and self._pid == os.getpid():
-            return self._conn_obj
+            if not self._is_stale():
+                return self._conn_obj
+            logger.warning(
+                "The delegated-operation store %s was %s while open; reopening the path "
+                "(operations only in the old file are gone)",
+                self.path,
+                "replaced" if os.path.exists(self.path) else "deleted",
+            )
+            with contextlib.suppress(sqlite3.Error):
+                # The -wal file at the path may still be the old database's (when only the
+                # main file was deleted or replaced): SQLite would replay it into the new
+                # file. Checkpointing into the old file (unlinked or moved) and truncating
+                # the WAL leaves nothing to replay. A -wal deleted with the main file is an
+                # unlinked file too, so a new one at the path is never touched. (A -wal left
+                # behind and already written through a new file by another process cannot be
+                # paired safely by anyone: hence "delete the -wal and -shm with it".)
+                self._conn_obj.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with contextlib.suppress(sqlite3.Error):  # SQLite leaves a moved file's WAL alone
+                self._conn_obj.close()
         self._conn_obj = None
+        self._identity = None
         if self.path != ":memory:":
             folder = os.path.dirname(self.path)
             try:
@@ -192,6 +274,8 @@ class SQLiteStore(DelegatedOperationStore):
                 conn.close()
                 raise
         self._conn_obj, self._pid = conn, os.getpid()
+        if self.path != ":memory:":
+            self._identity = self._file_identity()
         return conn
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
@@ -230,6 +314,7 @@ class SQLiteStore(DelegatedOperationStore):
                 with contextlib.suppress(sqlite3.Error):
                     self._conn_obj.close()
             self._conn_obj = None
+            self._identity = None
 
     # -- operations ------------------------------------------------------------------------------
 
@@ -254,15 +339,34 @@ class SQLiteStore(DelegatedOperationStore):
                 raise ValueError(f"An operation with id {new.id} already exists") from e
         return DelegatedOperationDoc.from_dict(json.loads(values["data"]))  # a copy
 
-    @staticmethod
-    def _fetch(conn: sqlite3.Connection, op_id: str) -> DelegatedOperationDoc | None:
-        row = conn.execute("SELECT data FROM delegated_operations WHERE id = ?", (op_id,))
+    def _decode(self, row: Sequence[Any]) -> DelegatedOperationDoc:
+        """The record of a row selected as :data:`_RECORD` (CorruptRecordError if unreadable)."""
+        return load_record(str(row[0]), self.description, lambda: json.loads(row[1]))
+
+    def _salvage(
+        self, conn: sqlite3.Connection, row: Sequence[Any], error: CorruptRecordError
+    ) -> DelegatedOperationDoc:
+        """Rewrites a corrupt row as a failed record (inside the caller's transaction)."""
+        raw: dict[str, Any] = dict(zip(_COLUMNS, row[2:], strict=True))
+        try:
+            parsed = json.loads(row[1])
+        except (TypeError, ValueError):
+            parsed = None
+        if isinstance(parsed, dict):
+            raw.update(parsed)
+        doc = salvage_record(str(row[0]), raw, error.reason, str(row[1]))
+        self._write(conn, doc)
+        logger.warning("%s in %s: %s; marked failed", doc.id, self.path, doc.error)
+        return doc
+
+    def _fetch(self, conn: sqlite3.Connection, op_id: str) -> DelegatedOperationDoc | None:
+        row = conn.execute(f"SELECT {_RECORD} FROM delegated_operations WHERE id = ?", (op_id,))
         found = row.fetchone()
-        return None if found is None else DelegatedOperationDoc.from_dict(json.loads(found[0]))
+        return None if found is None else self._decode(found)
 
     def get(self, op_id: str) -> DelegatedOperationDoc | None:
-        rows = self._read("SELECT data FROM delegated_operations WHERE id = ?", (op_id,))
-        return DelegatedOperationDoc.from_dict(json.loads(rows[0][0])) if rows else None
+        rows = self._read(f"SELECT {_RECORD} FROM delegated_operations WHERE id = ?", (op_id,))
+        return self._decode(rows[0]) if rows else None
 
     @staticmethod
     def _where(q: OperationQuery) -> tuple[str, list[Any]]:
@@ -301,11 +405,11 @@ class SQLiteStore(DelegatedOperationStore):
         where, params = self._where(query)
         direction = "DESC" if query.reverse else "ASC"
         sql = (
-            f"SELECT data FROM delegated_operations{where} "
+            f"SELECT {_RECORD} FROM delegated_operations{where} "
             f"ORDER BY {query.sort_by.value} {direction}, seq {direction} LIMIT ? OFFSET ?"
         )
         params += [-1 if query.limit is None else query.limit, query.skip]
-        return [DelegatedOperationDoc.from_dict(json.loads(r[0])) for r in self._read(sql, params)]
+        return [self._decode(row) for row in self._read(sql, params)]
 
     def count(self, query: OperationQuery) -> int:
         where, params = self._where(query)
@@ -353,12 +457,17 @@ class SQLiteStore(DelegatedOperationStore):
                 operators=None if operators is None else tuple(operators),
             )
         )
-        sql = f"SELECT data FROM delegated_operations{where} ORDER BY queued_at, seq LIMIT 1"
+        sql = f"SELECT {_RECORD} FROM delegated_operations{where} ORDER BY queued_at, seq LIMIT 1"
         with self._tx() as conn:
-            row = conn.execute(sql, params).fetchone()
-            if row is None:
-                return None
-            doc = DelegatedOperationDoc.from_dict(json.loads(row[0]))
+            while True:  # each corrupt candidate is failed, so the loop ends
+                row = conn.execute(sql, params).fetchone()
+                if row is None:
+                    return None
+                try:
+                    doc = self._decode(row)
+                    break
+                except CorruptRecordError as e:
+                    self._salvage(conn, row, e)
             now = utcnow()
             new = apply_changes(
                 doc,
@@ -387,13 +496,28 @@ class SQLiteStore(DelegatedOperationStore):
     def find_expired_leases(
         self, now: _dt.datetime, limit: int = 100
     ) -> list[DelegatedOperationDoc]:
+        running = ExecutionRunState.RUNNING.value
         rows = self._read(
-            "SELECT data FROM delegated_operations WHERE run_state = ? "
+            f"SELECT {_RECORD} FROM delegated_operations WHERE run_state = ? "
             "AND lease_expires_at IS NOT NULL AND lease_expires_at < ? "
             "ORDER BY lease_expires_at LIMIT ?",
-            (ExecutionRunState.RUNNING.value, format_datetime(now), limit),
+            (running, format_datetime(now), limit),
         )
-        return [DelegatedOperationDoc.from_dict(json.loads(r[0])) for r in rows]
+        docs = []
+        lease_column = 2 + _COLUMNS.index("lease_expires_at")
+        for row in rows:
+            try:
+                docs.append(self._decode(row))
+            except CorruptRecordError as e:
+                with self._tx() as conn:  # unless it changed since the read
+                    again = conn.execute(
+                        f"SELECT {_RECORD} FROM delegated_operations WHERE id = ? "
+                        "AND run_state = ? AND lease_expires_at = ? AND data = ?",
+                        (row[0], running, row[lease_column], row[1]),
+                    ).fetchone()
+                    if again is not None:
+                        self._salvage(conn, again, e)
+        return docs
 
     def delete(
         self, op_id: str, *, expected_states: Sequence[ExecutionRunState] | None = None

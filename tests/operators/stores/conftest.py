@@ -79,3 +79,26 @@ def _raw_insert(store: DelegatedOperationStore, data: dict[str, Any]) -> None:
 @pytest.fixture
 def raw_insert() -> Callable[[DelegatedOperationStore, dict[str, Any]], None]:
     return _raw_insert
+
+
+def _corrupt(store: DelegatedOperationStore, op_id: str) -> None:
+    """Damages a stored record the way each backend can be damaged: SQLite's JSON ``data``
+    column, MongoDB's JSON ``context`` text, a memory dict's value."""
+    kind = type(store).__name__
+    if kind == "MemoryStore":
+        store._ops[op_id]["queued_at"] = "not a date"  # type: ignore[attr-defined]
+    elif kind == "SQLiteStore":
+        store._conn().execute(  # type: ignore[attr-defined]
+            "UPDATE delegated_operations SET data = '{not json' WHERE id = ?", (op_id,)
+        )
+    else:
+        from bson import ObjectId
+
+        store._ops.update_one(  # type: ignore[attr-defined]
+            {"_id": ObjectId(op_id)}, {"$set": {"context": "{not json"}}
+        )
+
+
+@pytest.fixture
+def corrupt() -> Callable[[DelegatedOperationStore, str], None]:
+    return _corrupt

@@ -7,8 +7,10 @@ import threading
 
 import pytest
 
+from fiftyone_plugins.errors import StoreError
 from fiftyone_plugins.operators.stores.base import KVScope, OperationQuery
 from fiftyone_plugins.operators.stores.records import (
+    CorruptRecordError,
     DelegatedOperationDoc,
     ExecutionProgress,
     ExecutionRunState,
@@ -197,6 +199,7 @@ def test_paging(population):
     assert ids(store.find(OperationQuery(skip=1, limit=2))) == every[1:3]
     assert ids(store.find(OperationQuery(skip=3))) == every[3:]
     assert ids(store.find(OperationQuery(skip=10))) == []
+    assert store.find(OperationQuery(limit=0)) == []  # not "no limit", as MongoDB reads 0
     assert store.count(OperationQuery(skip=1, limit=1)) == 4
 
 
@@ -313,6 +316,73 @@ def test_delete(store):
     assert store.delete(doc.id)
     assert store.get(doc.id) is None
     assert not store.delete(doc.id)
+
+
+# -- corrupt records ------------------------------------------------------------------------------
+
+
+def test_a_corrupt_record_is_a_store_error_naming_it(store, corrupt):
+    good = make(store, queued=1)
+    bad = make(store, queued=0)
+    corrupt(store, bad.id)
+    for call in (
+        lambda: store.get(bad.id),
+        lambda: store.find(OperationQuery()),
+        lambda: store.update(bad.id, {"label": "x"}),
+    ):
+        with pytest.raises(CorruptRecordError, match=f"{bad.id} .* is corrupt") as info:
+            call()
+        assert isinstance(info.value, StoreError) and info.value.op_id == bad.id
+        assert f"delegated delete {bad.id}" in str(info.value)
+    # the other records, and counting, are unaffected
+    assert store.get(good.id) == good
+    assert ids(store.find(OperationQuery(ids=(good.id,)))) == [good.id]
+    assert store.count(OperationQuery()) == 2
+    assert store.count(OperationQuery(run_states=(Q,))) == 2
+
+
+def test_claim_next_fails_a_corrupt_record_and_claims_the_next(store, corrupt, caplog):
+    bad = make(store, "@o/p/bad", queued=0, label="Bad one", dataset_name="ds")
+    good = make(store, "@o/p/good", queued=1)
+    corrupt(store, bad.id)
+    claimed = store.claim_next("w1", 30)
+    assert claimed.id == good.id and claimed.run_state is R and claimed.worker_id == "w1"
+    failed = store.get(bad.id)  # readable again, and visible as failed
+    assert failed.run_state is F and failed.failed_at is not None
+    assert failed.error.startswith("stored record is corrupt: ")
+    assert failed.lease_expires_at is None
+    assert (failed.operator, failed.label, failed.dataset_name) == ("@o/p/bad", "Bad one", "ds")
+    assert "As stored" in failed.error_trace
+    assert f"{bad.id}" in caplog.text and "marked failed" in caplog.text
+    assert store.claim_next("w1", 30) is None
+    assert ids(store.find(OperationQuery())) == [bad.id, good.id]
+
+
+def test_claim_next_with_only_corrupt_records_returns_none(store, corrupt):
+    bad = make(store)
+    corrupt(store, bad.id)
+    assert store.claim_next("w1", 30) is None
+    assert store.get(bad.id).run_state is F
+
+
+def test_find_expired_leases_fails_corrupt_records(store, corrupt):
+    bad = make(store, run_state=R, worker_id="w1", lease_expires_at=at(10))
+    good = make(store, queued=1, run_state=R, worker_id="w2", lease_expires_at=at(20))
+    fresh = make(store, queued=2, run_state=R, worker_id="w3", lease_expires_at=at(500))
+    corrupt(store, bad.id)
+    corrupt(store, fresh.id)
+    assert ids(store.find_expired_leases(at(100))) == [good.id]
+    assert store.get(bad.id).run_state is F
+    assert store.count(OperationQuery(ids=(fresh.id,), run_states=(R,))) == 1  # not expired
+
+
+def test_a_corrupt_record_can_still_be_deleted(store, corrupt):
+    bad = make(store)
+    corrupt(store, bad.id)
+    assert not store.delete(bad.id, expected_states=(R,))
+    assert store.count(OperationQuery()) == 1
+    assert store.delete(bad.id, expected_states=(Q, C, F))
+    assert store.count(OperationQuery()) == 0
 
 
 # -- key-value entries ----------------------------------------------------------------------------

@@ -1,0 +1,132 @@
+"""SQLite store specifics: a file deleted or replaced under an open store, locations it cannot
+write, and malformed URLs."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+
+from fiftyone_plugins.errors import StoreError
+from fiftyone_plugins.operators.stores import resolve_store
+from fiftyone_plugins.operators.stores.base import OperationQuery
+from fiftyone_plugins.operators.stores.records import DelegatedOperationDoc, ExecutionRunState
+from fiftyone_plugins.operators.stores.sqlite import SQLiteStore
+
+
+def queue(store, operator="@o/p/x"):
+    return store.insert(DelegatedOperationDoc(operator=operator))
+
+
+def remove_database(path, suffixes=("", "-wal", "-shm")):
+    for suffix in suffixes:
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
+@pytest.fixture
+def path(tmp_path):
+    return str(tmp_path / "ops.db")
+
+
+@pytest.mark.parametrize(
+    "suffixes, worker_first",
+    [(("", "-wal", "-shm"), False), (("",), True)],
+    ids=["rm-all-then-queue", "rm-main-only-then-poll"],
+)
+def test_a_deleted_file_is_noticed_and_a_fresh_one_opened(path, caplog, suffixes, worker_first):
+    worker = SQLiteStore(path)
+    old = queue(worker)
+    assert worker.claim_next("w", 30).id == old.id  # the worker has the file open
+    remove_database(path, suffixes)  # main-only: the worker's -wal is left at the path
+    with caplog.at_level(logging.WARNING, logger="fiftyone_plugins"):
+        if worker_first:  # a polling worker notices before anyone writes again
+            assert worker.claim_next("w", 30) is None
+        # another process queues after the deletion: it finds no file and creates one
+        queuer = SQLiteStore(path)
+        new = queue(queuer, "@o/p/after")
+        claimed = worker.claim_next("w", 30)
+        assert claimed is not None and claimed.id == new.id  # not the ghost file's queue
+        assert worker.get(old.id) is None
+        assert [d.id for d in worker.find(OperationQuery())] == [new.id]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and path in warnings[0] and "deleted" in warnings[0]
+    assert queuer.get(new.id).worker_id == "w"  # both work on the same file now
+    worker.close()
+    queuer.close()
+
+
+def test_a_deleted_file_nobody_recreated_is_created_again(path, caplog):
+    store = SQLiteStore(path)
+    queue(store)
+    remove_database(path)
+    with caplog.at_level(logging.WARNING, logger="fiftyone_plugins"):
+        assert store.find(OperationQuery()) == []
+        doc = queue(store)
+    assert os.path.exists(path)
+    assert SQLiteStore(path).get(doc.id) == doc  # written to the file at the path
+    assert sum("deleted" in r.getMessage() for r in caplog.records) == 1
+    store.close()
+
+
+def test_a_replaced_file_is_noticed(path, tmp_path, caplog):
+    worker = SQLiteStore(path)
+    queue(worker)
+    other = SQLiteStore(str(tmp_path / "other.db"))
+    replacement = queue(other, "@o/p/replacement")
+    other.close()  # checkpoints the WAL into other.db
+    os.replace(tmp_path / "other.db", path)
+    with caplog.at_level(logging.WARNING, logger="fiftyone_plugins"):
+        assert [d.id for d in worker.find(OperationQuery())] == [replacement.id]
+        assert worker.insert(DelegatedOperationDoc(operator="@o/p/y")).id
+        assert worker.count(OperationQuery()) == 2
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "replaced" in warnings[0]
+    worker.close()
+
+
+def test_an_unchanged_file_is_not_reopened(path, caplog):
+    store = SQLiteStore(path)
+    queue(store)
+    conn = store._conn()
+    with caplog.at_level(logging.WARNING, logger="fiftyone_plugins"):
+        for _ in range(3):
+            store.find(OperationQuery())
+            store.claim_next("w", 30)
+    assert store._conn() is conn and caplog.records == []
+    store.close()
+
+
+# -- locations it cannot write -------------------------------------------------------------------
+
+
+def test_a_path_that_cannot_be_opened_hints_at_permissions(tmp_path):
+    (tmp_path / "dir.db").mkdir()  # not a file: "unable to open database file"
+    with pytest.raises(StoreError, match="unable to open database file") as info:
+        SQLiteStore(str(tmp_path / "dir.db")).find(OperationQuery())
+    assert "read-only" in str(info.value) and "permissions" in str(info.value)
+    assert "FIFTYONE_DELEGATED_OPERATION_STORE" in str(info.value)
+
+
+def test_a_readonly_database_hints_at_permissions(path):
+    store = SQLiteStore(path)
+    queue(store)
+    store._conn().execute("PRAGMA query_only = 1")  # SQLite's own "readonly database" error
+    with pytest.raises(StoreError, match="attempt to write a readonly database") as info:
+        queue(store)
+    assert "read-only" in str(info.value) and "permissions" in str(info.value)
+    store.close()
+
+
+@pytest.mark.parametrize("timeout", ["abc", "-1", "nan", "inf", "1e300"])
+def test_a_malformed_timeout_names_the_setting(tmp_path, timeout):
+    with pytest.raises(StoreError, match="FIFTYONE_DELEGATED_OPERATION_STORE") as info:
+        resolve_store(f"sqlite:///{tmp_path}/x.db?timeout={timeout}")
+    assert "timeout" in str(info.value) and repr(timeout) in str(info.value)
+
+
+def test_a_valid_timeout_is_used(tmp_path):
+    store = resolve_store(f"sqlite:///{tmp_path}/x.db?timeout=0", cached=False)
+    assert isinstance(store, SQLiteStore) and store.timeout == 0
+    assert store.count(OperationQuery(run_states=(ExecutionRunState.QUEUED,))) == 0
