@@ -52,8 +52,23 @@ class _ArgumentParser(argparse.ArgumentParser):
         return parsed, extras
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Builds the whole command tree (cheap: no handler imports happen here)."""
+#: command groups: (names they add at the top level, how to register them fully)
+_GROUPS: tuple[tuple[tuple[str, ...], Any], ...] = (
+    (("plugins",), _plugins_cmds.register),
+    (("operators",), _operators_cmds.register),
+    (("delegated",), _delegated_cmds.register),
+    (("config", "app"), _config_cmds.register),
+    (_plugins_cmds.TOPLEVEL_COMMANDS, _plugins_cmds.register_toplevel),
+)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Builds the command tree (no handler imports happen here).
+
+    Given the arguments, only the group they name is built in full (argparse parsers are
+    not free, and start-up time is part of every command); the others are placeholders.
+    Without a command (``-h``, no arguments) the whole tree is built.
+    """
     parser = _ArgumentParser(
         prog=PROG,
         description="Manage plugins, run operators and delegated operations.",
@@ -63,18 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", dest="show_version", action="store_true", help="print the version and exit"
     )
     groups = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _plugins_cmds.register(groups)
-    _operators_cmds.register(groups)
-    _delegated_cmds.register(groups)
-    _config_cmds.register(groups)
-    # the plugin commands are also reachable one level up: `fiftyone-plugins list`
-    _plugins_cmds.register_toplevel(groups)
+    command = next((a for a in argv or () if not a.startswith("-")), None)
+    known = any(command in names for names, _register in _GROUPS)
+    for names, register in _GROUPS:
+        if not known or command in names:
+            register(groups)
+        else:
+            for name in names:  # never chosen in this run; keeps the tree's shape
+                groups.add_parser(name, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the CLI and returns its exit code."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
     args, extras = parser.parse_known_args(argv)
     if extras:
         args.command_parser.error(f"unrecognized arguments: {' '.join(extras)}")

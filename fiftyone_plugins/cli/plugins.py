@@ -22,6 +22,19 @@ def register(groups: Any) -> None:
     _add_commands(parser.add_subparsers(dest="plugins_command", metavar="COMMAND"))
 
 
+#: the plugin commands that also work one level up (``fiftyone-plugins list``)
+TOPLEVEL_COMMANDS = (
+    "list",
+    "info",
+    "download",
+    "requirements",
+    "create",
+    "enable",
+    "disable",
+    "delete",
+)
+
+
 def register_toplevel(groups: Any) -> None:
     """Adds the plugin commands directly under the program (``fiftyone-plugins list``)."""
     _add_commands(groups, toplevel=True)

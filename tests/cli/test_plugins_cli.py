@@ -215,3 +215,17 @@ def test_a_stray_argument_shows_that_commands_usage(capsys, argv, usage):
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.startswith(usage)
     assert "unrecognized arguments: --bogus" in err
+
+
+def test_the_lazily_built_tree_matches_the_full_one():
+    import argparse
+
+    from fiftyone_plugins.cli import build_parser, plugins
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    plugins.register_toplevel(sub)
+    assert sorted(sub.choices) == sorted(plugins.TOPLEVEL_COMMANDS)
+    full = build_parser([])._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    lazy = build_parser(["operators", "list"])._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert sorted(full) == sorted(lazy)
+    assert lazy["operators"]._subparsers is not None and lazy["plugins"]._subparsers is None
