@@ -218,8 +218,9 @@ class Operator:
         return None
 
     def resolve_delegation(self, ctx: ExecutionContext) -> bool | None:
-        """``True`` forces delegation, ``False`` immediate execution, ``None`` defers to
-        :meth:`resolve_execution_options` and the request."""
+        """``True`` forces delegation and ``False`` immediate execution through the default
+        :meth:`resolve_execution_options` (an override of it decides instead); ``None``
+        defers to the config and the request."""
         return None
 
     def resolve_execution_options(self, ctx: ExecutionContext) -> ExecutionOptions:
