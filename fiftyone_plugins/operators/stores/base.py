@@ -24,7 +24,7 @@ import datetime as _dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .records import DelegatedOperationDoc, ExecutionRunState, SortField
+from .records import DelegatedOperationDoc, ExecutionRunState, SortField, utcnow
 
 #: the setting naming the store, quoted in errors about a malformed store URL
 STORE_SETTING = "FIFTYONE_DELEGATED_OPERATION_STORE (config: delegated_operation_store)"
@@ -133,9 +133,19 @@ class DelegatedOperationStore(abc.ABC):
         failed (:func:`~.records.salvage_record`) and the next one is claimed.
         """
 
-    @abc.abstractmethod
     def renew_lease(self, op_id: str, worker_id: str, lease_seconds: float) -> bool:
-        """Extends the lease of a running operation held by ``worker_id``; False if it lost it."""
+        """Extends the lease of a running operation held by ``worker_id``; False if it lost it.
+
+        The default is a compare-and-set :meth:`update`; a store may do it more cheaply.
+        """
+        lease = utcnow() + _dt.timedelta(seconds=lease_seconds)
+        done = self.update(
+            op_id,
+            {"lease_expires_at": lease},
+            expected_states=(ExecutionRunState.RUNNING,),
+            expected_worker=worker_id,
+        )
+        return done is not None
 
     @abc.abstractmethod
     def find_expired_leases(

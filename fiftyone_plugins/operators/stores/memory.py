@@ -28,8 +28,8 @@ from .records import (
     load_record,
     matches_text,
     new_id,
-    normalize_changes,
     salvage_record,
+    stamped_changes,
     utcnow,
 )
 
@@ -169,8 +169,7 @@ class MemoryStore(DelegatedOperationStore):
         expected_worker: str | None = None,
         expected_lease: _dt.datetime | None = None,
     ) -> DelegatedOperationDoc | None:
-        values = normalize_changes(changes)
-        values.setdefault("updated_at", utcnow())
+        values = stamped_changes(changes)
         with self._lock:
             doc = self._load(op_id)
             if doc is None:
@@ -221,16 +220,6 @@ class MemoryStore(DelegatedOperationStore):
             )
             self._save(new)
             return new.copy()
-
-    def renew_lease(self, op_id: str, worker_id: str, lease_seconds: float) -> bool:
-        lease = utcnow() + _dt.timedelta(seconds=lease_seconds)
-        done = self.update(
-            op_id,
-            {"lease_expires_at": lease},
-            expected_states=(ExecutionRunState.RUNNING,),
-            expected_worker=worker_id,
-        )
-        return done is not None
 
     def find_expired_leases(
         self, now: _dt.datetime, limit: int = 100

@@ -42,10 +42,10 @@ from .records import (
     CorruptRecordError,
     DelegatedOperationDoc,
     ExecutionRunState,
-    json_copy,
     load_record,
     normalize_changes,
     salvage_record,
+    stamped_changes,
     utcnow,
 )
 
@@ -299,10 +299,7 @@ class MongoStore(DelegatedOperationStore):
         expected_worker: str | None = None,
         expected_lease: _dt.datetime | None = None,
     ) -> DelegatedOperationDoc | None:
-        values = normalize_changes(changes)
-        values.setdefault("updated_at", utcnow())
-        if "result" in values:
-            values["result"] = json_copy(values["result"], "operation result")
+        values = stamped_changes(changes)
         spec: dict[str, Any] = {"_id": ObjectId(op_id)}
         if expected_states is not None:
             spec["run_state"] = {"$in": [s.value for s in expected_states]}

@@ -409,6 +409,16 @@ def salvage_record(
 UPDATABLE_FIELDS = frozenset(f.name for f in dataclasses.fields(DelegatedOperationDoc)) - {"id"}
 
 
+def stamped_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """What an update writes: :func:`normalize_changes`, ``updated_at`` set (unless given),
+    and the result copied as JSON (refusing what JSON cannot hold)."""
+    values = normalize_changes(changes)
+    values.setdefault("updated_at", utcnow())
+    if "result" in values:
+        values["result"] = json_copy(values["result"], "operation result")
+    return values
+
+
 def normalize_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Checks an update's field names and coerces its values to the record's types."""
     unknown = set(changes) - UPDATABLE_FIELDS

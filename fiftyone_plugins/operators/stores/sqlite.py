@@ -39,11 +39,10 @@ from .records import (
     ExecutionRunState,
     apply_changes,
     format_datetime,
-    json_copy,
     load_record,
     new_id,
-    normalize_changes,
     salvage_record,
+    stamped_changes,
     utcnow,
 )
 
@@ -424,10 +423,7 @@ class SQLiteStore(DelegatedOperationStore):
         expected_worker: str | None = None,
         expected_lease: _dt.datetime | None = None,
     ) -> DelegatedOperationDoc | None:
-        values = normalize_changes(changes)
-        values.setdefault("updated_at", utcnow())
-        if "result" in values:
-            values["result"] = json_copy(values["result"], "operation result")
+        values = stamped_changes(changes)
         with self._tx() as conn:
             doc = self._fetch(conn, op_id)
             if doc is None:
@@ -482,16 +478,6 @@ class SQLiteStore(DelegatedOperationStore):
             )
             self._write(conn, new)
             return new
-
-    def renew_lease(self, op_id: str, worker_id: str, lease_seconds: float) -> bool:
-        lease = utcnow() + _dt.timedelta(seconds=lease_seconds)
-        done = self.update(
-            op_id,
-            {"lease_expires_at": lease},
-            expected_states=(ExecutionRunState.RUNNING,),
-            expected_worker=worker_id,
-        )
-        return done is not None
 
     def find_expired_leases(
         self, now: _dt.datetime, limit: int = 100
