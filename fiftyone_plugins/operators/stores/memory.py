@@ -28,6 +28,7 @@ from .records import (
     load_record,
     matches_text,
     new_id,
+    preconditions_hold,
     salvage_record,
     stamped_changes,
     utcnow,
@@ -174,11 +175,7 @@ class MemoryStore(DelegatedOperationStore):
             doc = self._load(op_id)
             if doc is None:
                 return None
-            if expected_states is not None and doc.run_state not in expected_states:
-                return None
-            if expected_worker is not None and doc.worker_id != expected_worker:
-                return None
-            if expected_lease is not None and doc.lease_expires_at != expected_lease:
+            if not preconditions_hold(doc, expected_states, expected_worker, expected_lease):
                 return None
             new = apply_changes(doc, values)
             self._save(new)

@@ -27,7 +27,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ...errors import OperationNotFoundError, StoreError
@@ -407,6 +407,21 @@ def salvage_record(
 
 #: The fields an update may change (``id`` never changes).
 UPDATABLE_FIELDS = frozenset(f.name for f in dataclasses.fields(DelegatedOperationDoc)) - {"id"}
+
+
+def preconditions_hold(
+    doc: DelegatedOperationDoc,
+    expected_states: Sequence[ExecutionRunState] | None = None,
+    expected_worker: str | None = None,
+    expected_lease: _dt.datetime | None = None,
+) -> bool:
+    """Whether ``doc`` is as a compare-and-set update expects (``None``: anything goes); the
+    check stores that read and write in one transaction share."""
+    return (
+        (expected_states is None or doc.run_state in expected_states)
+        and (expected_worker is None or doc.worker_id == expected_worker)
+        and (expected_lease is None or doc.lease_expires_at == expected_lease)
+    )
 
 
 def stamped_changes(changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from .records import (
     format_datetime,
     load_record,
     new_id,
+    preconditions_hold,
     salvage_record,
     stamped_changes,
     utcnow,
@@ -428,11 +429,7 @@ class SQLiteStore(DelegatedOperationStore):
             doc = self._fetch(conn, op_id)
             if doc is None:
                 return None
-            if expected_states is not None and doc.run_state not in expected_states:
-                return None
-            if expected_worker is not None and doc.worker_id != expected_worker:
-                return None
-            if expected_lease is not None and doc.lease_expires_at != expected_lease:
+            if not preconditions_hold(doc, expected_states, expected_worker, expected_lease):
                 return None
             new = apply_changes(doc, values)
             self._write(conn, new)
