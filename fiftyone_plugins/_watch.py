@@ -15,6 +15,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+__all__ = ["FolderWatcher"]
+
 _IN_MODIFY = 0x2
 _IN_ATTRIB = 0x4
 _IN_CLOSE_WRITE = 0x8

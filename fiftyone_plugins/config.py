@@ -21,6 +21,24 @@ from typing import Any
 
 from .errors import ConfigError
 
+__all__ = [
+    "DEFAULT_APP_CONFIG_PATH",
+    "DEFAULT_CONFIG_PATH",
+    "DEFAULT_PLUGINS_DIR",
+    "PLUGIN_API_VERSION",
+    "Config",
+    "expand_path",
+    "get_plugin_settings",
+    "get_plugins_dir",
+    "load_app_config",
+    "load_config",
+    "locate_app_config",
+    "locate_config",
+    "read_json_file",
+    "update_app_config",
+    "write_json_atomic",
+]
+
 #: The FiftyOne plugin API version this library implements; manifests' ``fiftyone.version``
 #: specifiers are checked against it (overridable with the ``plugin_api_version`` field).
 PLUGIN_API_VERSION = "1.22.1"

@@ -16,6 +16,16 @@ from typing import Any
 
 from .errors import PluginDefinitionError
 
+__all__ = [
+    "DEFAULT_JS_BUNDLE",
+    "DEFAULT_PY_ENTRY",
+    "MANIFEST_NAMES",
+    "PluginDefinition",
+    "find_manifest",
+    "parse_version_spec",
+    "validate_plugin_name",
+]
+
 logger = logging.getLogger(__name__)
 
 #: manifest file names, in order of preference

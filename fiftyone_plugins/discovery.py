@@ -26,6 +26,19 @@ from ._watch import FolderWatcher
 from .definitions import MANIFEST_NAMES, PluginDefinition
 from .errors import PluginDefinitionError, PluginError
 
+__all__ = [
+    "BUILTIN_PLUGINS_DIR",
+    "MAX_DEPTH",
+    "SKIPPED_FOLDERS",
+    "Discovery",
+    "all_plugins",
+    "builtin_plugins",
+    "downloaded_plugins",
+    "generation",
+    "invalidate",
+    "scan_plugins_dir",
+]
+
 #: how many folder levels below the plugins directory are searched for manifests
 MAX_DEPTH = 4
 SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__", "site-packages"})

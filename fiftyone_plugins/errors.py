@@ -26,14 +26,18 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     │   ├── OperatorNotFoundError        unknown URI (.suggestions)
     │   ├── OperatorRegistrationError    bad registration: duplicate, undeclared, bad config
     │   ├── ValidationError              parameters do not match the input schema (.errors)
-    │   ├── ExecutionError               execute() raised (wrapped only when asked to)
-    │   ├── ExecutionTimeoutError        an immediate run exceeded its timeout
+    │   ├── ExecutionError               execute() raised, or the run could not finish
+    │   │   └── ExecutionTimeoutError    an immediate run exceeded its timeout
     │   └── DatasetNotFoundError         the request names a dataset the resolver cannot
     │                                    load (.dataset)
     └── DelegatedOperationError          about delegated operations (.op_id)
         ├── OperationNotFoundError       no operation with that id
         ├── InvalidStateTransitionError  e.g. deleting a running operation
         └── StoreError                   the store is unreachable, locked or corrupt
+            ├── CorruptRecordError       one stored record cannot be read back (.reason)
+            └── UnstorableRecordError    the store refused the data itself (too large, not
+                                         JSON, disk full): retrying cannot help; also a
+                                         TypeError, as JSON refusals always were
 """
 
 from __future__ import annotations
@@ -262,6 +266,31 @@ class InvalidStateTransitionError(DelegatedOperationError):
 
 class StoreError(DelegatedOperationError):
     """The delegated-operation store is unreachable, locked or corrupt."""
+
+
+class CorruptRecordError(StoreError):
+    """A stored record cannot be read back: its JSON is invalid or holds impossible values.
+
+    ``reason`` is the decoding error. Listing or reading such a record raises this error
+    (naming the record); claims and lease resolution mark it failed instead, so one bad
+    record never blocks the queue.
+    """
+
+    reason: str
+
+    def __init__(self, op_id: str, where: str, reason: str) -> None:
+        super().__init__(
+            f"The delegated operation {op_id} stored in {where} is corrupt ({reason}); "
+            f"delete it with `fiftyone-plugins delegated delete {op_id}`",
+            op_id=op_id,
+            reason=reason,
+        )
+
+
+class UnstorableRecordError(StoreError, TypeError):
+    """The store refused a record's *data*, not the connection: a result too large for a
+    document, a value JSON cannot hold, a full disk. Writing the same data again cannot
+    succeed, so a worker records a failure saying so instead of retrying."""
 
 
 __all__ = sorted(

@@ -27,6 +27,24 @@ from .errors import (
     PluginNotFoundError,
 )
 
+__all__ = [
+    "BuiltinFilter",
+    "EnabledFilter",
+    "create_plugin",
+    "delete_plugin",
+    "disable_plugin",
+    "enable_plugin",
+    "find_plugin",
+    "get_plugin",
+    "is_plugin_enabled",
+    "list_disabled_plugins",
+    "list_downloaded_plugins",
+    "list_enabled_plugins",
+    "list_plugin_errors",
+    "list_plugins",
+    "suggest_names",
+]
+
 logger = logging.getLogger(__name__)
 
 EnabledFilter = bool | Literal["all"]

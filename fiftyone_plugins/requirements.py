@@ -16,6 +16,16 @@ from .definitions import parse_version_spec
 from .errors import RequirementsError
 from .management import get_plugin
 
+__all__ = [
+    "REQUIREMENTS_FILE",
+    "RequirementCheck",
+    "check_requirement",
+    "ensure_plugin_compatibility",
+    "ensure_plugin_requirements",
+    "install_plugin_requirements",
+    "load_plugin_requirements",
+]
+
 logger = logging.getLogger(__name__)
 
 REQUIREMENTS_FILE = "requirements.txt"

@@ -163,9 +163,24 @@ class SecretsDict(Mapping[str, Any]):
             return []
         return [v for v in self._values.values() if v]
 
-    def _all_values(self) -> list[str]:
-        """Every declared secret's value (resolving them): what must never be stored."""
+    def values_to_mask(self) -> list[str]:
+        """Every declared secret's value (resolving them): what must never be stored, logged
+        or shown."""
         return [v for v in self._resolved().values() if v] if self._declared else []
+
+    def has_values(self) -> bool:
+        """Whether any declared secret has a value (resolving them)."""
+        return bool(self.values_to_mask())
+
+    def mask(self, text: str) -> str:
+        """``text`` with every declared secret's value replaced by ``***``."""
+        return redact(text, self.values_to_mask()) if self._declared else text
+
+    def mask_data(self, data: Any) -> Any:
+        """A copy of JSON-like ``data`` with every declared secret's value masked."""
+        return redact_data(data, self.values_to_mask()) if self._declared else data
+
+    _all_values = values_to_mask  # the earlier private name
 
 
 def redact_data(data: Any, values: Iterable[str]) -> Any:

@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping
 
 from . import discovery
 
+__all__ = ["IsolatedPlugins", "isolated_plugins"]
+
 _VARIABLES = (
     "FIFTYONE_PLUGINS_DIR",
     "FIFTYONE_CONFIG_PATH",

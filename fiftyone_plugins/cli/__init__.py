@@ -20,6 +20,8 @@ from . import delegated as _delegated_cmds
 from . import operators as _operators_cmds
 from . import plugins as _plugins_cmds
 
+__all__ = ["PROG", "build_parser", "main", "run"]
+
 PROG = "fiftyone-plugins"
 
 

@@ -7,6 +7,16 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+__all__ = [
+    "CHECK",
+    "check",
+    "format_table",
+    "print_json",
+    "print_key_values",
+    "print_table",
+    "warn",
+]
+
 CHECK = "\u2713"
 
 

@@ -8,6 +8,8 @@ import os
 import sys
 from typing import Any
 
+__all__ = ["register"]
+
 
 def register(groups: Any) -> None:
     p = groups.add_parser(

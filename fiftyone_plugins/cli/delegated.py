@@ -14,6 +14,8 @@ from ._output import check, print_json, print_key_values, print_table
 if TYPE_CHECKING:
     from ..operators.delegated import DelegatedOperation
 
+__all__ = ["register"]
+
 _STATES = ("SCHEDULED", "QUEUED", "RUNNING", "COMPLETED", "FAILED")
 # the names of SortField (not imported here, to keep `--help` fast; a test keeps them in sync)
 _SORT_KEYS = (

@@ -20,6 +20,8 @@ from ._output import print_table
 if TYPE_CHECKING:  # pragma: no cover
     from ..download import DownloadResult
 
+__all__ = ["ProgressBar", "rows", "run"]
+
 _BAR_WIDTH = 30
 _REFRESH_SECONDS = 0.1
 

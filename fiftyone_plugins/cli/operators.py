@@ -8,6 +8,8 @@ from typing import Any
 
 from ._output import check, print_json, print_key_values, print_table
 
+__all__ = ["register"]
+
 
 def register(groups: Any) -> None:
     parser = groups.add_parser(

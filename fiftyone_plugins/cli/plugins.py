@@ -11,6 +11,8 @@ from typing import Any
 
 from ._output import check, print_key_values, print_table
 
+__all__ = ["TOPLEVEL_COMMANDS", "register", "register_toplevel"]
+
 
 def register(groups: Any) -> None:
     parser = groups.add_parser(

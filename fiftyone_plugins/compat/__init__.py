@@ -30,6 +30,8 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
+from .messages import MISSING_MESSAGE
+
 __all__ = ["MISSING_MESSAGE", "fiftyone_installed", "install", "installed", "uninstall"]
 
 #: modules that resolve to this library: FiftyOne name -> module here
@@ -56,13 +58,6 @@ ALIASES = {
     "fiftyone.core.utils": "fiftyone_plugins.compat.core.utils",
     "fiftyone.factory": "fiftyone_plugins.compat.factory",
 }
-
-MISSING_MESSAGE = (
-    "{name} is not available: fiftyone-plugins provides FiftyOne's plugin API "
-    "(fiftyone.operators, fiftyone.operators.types, fiftyone.plugins, fiftyone.constants, "
-    "fiftyone.core.utils) but not FiftyOne's dataset classes nor the rest of FiftyOne; "
-    "install the `fiftyone` package to use them"
-)
 
 _DIST_INFO = re.compile(r"^fiftyone(-[0-9][^-]*(-py[0-9.]+)?)?\.(dist-info|egg-info)$", re.I)
 _installed_cache: bool | None = None

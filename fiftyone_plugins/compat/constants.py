@@ -6,6 +6,8 @@ from typing import Any
 
 from ..config import PLUGIN_API_VERSION
 
+__all__ = ["COMPATIBLE_VERSIONS", "VERSION"]
+
 #: the FiftyOne version this library's plugin API corresponds to
 VERSION = PLUGIN_API_VERSION
 COMPATIBLE_VERSIONS = f">={PLUGIN_API_VERSION.split('.')[0]}.0"

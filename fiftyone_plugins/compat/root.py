@@ -9,7 +9,9 @@ import sys
 import types
 from typing import Any
 
-from . import MISSING_MESSAGE
+from .messages import MISSING_MESSAGE
+
+__all__ = ["make_module"]
 
 #: attributes of ``fiftyone`` that are submodules this library provides
 _SUBMODULES = ("operators", "plugins", "constants", "core", "factory")

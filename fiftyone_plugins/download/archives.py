@@ -23,6 +23,8 @@ from typing import IO
 
 from ..errors import DownloadError, NotAnArchiveError, UnsafeArchiveError
 
+__all__ = ["archive_kind", "copy_folder", "extract_archive"]
+
 _COPY_CHUNK = 1024 * 1024
 _MAX_LINK_TARGET = 4096
 

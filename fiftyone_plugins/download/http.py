@@ -34,6 +34,17 @@ from .sources import redact_url
 if TYPE_CHECKING:  # pragma: no cover
     import requests
 
+__all__ = [
+    "CHUNK_SIZE",
+    "MAX_REDIRECTS",
+    "RETRY_POLICY",
+    "Download",
+    "Fetcher",
+    "ProgressCallback",
+    "RetryPolicy",
+    "configured_policy",
+]
+
 logger = logging.getLogger(__name__)
 
 #: ``progress(bytes_done, bytes_total_or_None)``, called as the body streams in

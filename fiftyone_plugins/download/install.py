@@ -22,6 +22,20 @@ from ..errors import (
     UnsafeArchiveError,
 )
 
+__all__ = [
+    "SKIPPED_FOLDERS",
+    "Installed",
+    "Scan",
+    "check_links",
+    "deeper_manifest",
+    "install",
+    "make_dirs",
+    "manifest_folders",
+    "plugin_target",
+    "scan",
+    "select",
+]
+
 logger = logging.getLogger(__name__)
 
 #: folders never searched for manifests (besides hidden ones)

@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..errors import DownloadError, SourceNotFoundError
 
+__all__ = ["GitHubSource", "LocalSource", "Source", "UrlSource", "parse_source", "redact_url"]
+
 _SLUG = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _SHORT_FORM = re.compile(r"^([A-Za-z0-9_.\-]+)/([A-Za-z0-9_.\-]+)(?:/(.+))?$")
 #: ``git@host:user/repo.git``, the SSH clone address GitHub shows

@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..secrets import SecretsDict
-from .operations import Executor, InvocationRequest, Operations
+from .invocation import Executor, InvocationRequest
+from .operations import Operations
+
+__all__ = ["ExecutionContext"]
 
 logger = logging.getLogger("fiftyone_plugins.operators")
 
@@ -124,6 +127,23 @@ class ExecutionContext:
         if self._view is not None:
             self._dataset = self.resolver.dataset_of(self._view)
         return self._dataset
+
+    @property
+    def held_objects(self) -> tuple[Any, Any]:
+        """``(dataset, view)``: the host objects this context holds so far (given, or loaded
+        on an earlier access), without loading anything."""
+        return self._dataset, self._view
+
+    def check_dataset(self) -> None:
+        """Fails now, with :class:`~fiftyone_plugins.errors.DatasetNotFoundError`, when the
+        request names a dataset the resolver does not know and no object was given: run or
+        queued, an operator given ``None`` would fail obscurely, or worse, succeed."""
+        params = self.request_params
+        key = params.get("dataset_id") or params.get("dataset_name")
+        if key and self._dataset is None and self._view is None and not self.resolver.exists(key):
+            from .datasets import dataset_not_found
+
+            raise dataset_not_found(key, self.resolver, self._operator_uri)
 
     def _names_a_dataset(self) -> bool:
         params = self.request_params
@@ -285,6 +305,11 @@ class ExecutionContext:
             secrets = self._secrets = SecretsDict(self._required_secrets, self._secret_values)
         return secrets
 
+    @property
+    def has_secrets(self) -> bool:
+        """Whether the plugin declares any secret (when not, nothing needs masking)."""
+        return bool(self._required_secrets)
+
     def secret(self, key: str) -> str | None:
         """The value of the declared secret ``key``; ``None`` when unset or undeclared."""
         return self.secrets[key]
@@ -332,21 +357,15 @@ class ExecutionContext:
 
     def log(self, message: str) -> InvocationRequest:
         """Logs ``message`` (debug level) and records a ``console_log`` request."""
-        if self._required_secrets:
-            from ..secrets import redact
-
-            logger.debug("%s: %s", self._operator_uri, redact(message, self.secrets._all_values()))
-        else:
-            logger.debug("%s: %s", self._operator_uri, message)
+        shown = self.secrets.mask(message) if self._required_secrets else message
+        logger.debug("%s: %s", self._operator_uri, shown)
         self.executor.log(message)
         return self.trigger("console_log", {"message": message})
 
     def set_progress(self, progress: float | None = None, label: str | None = None) -> None:
         """Reports progress; stored on a delegated operation, harmless in immediate runs."""
         if label and self._required_secrets:  # a delegated run stores the label
-            from ..secrets import redact
-
-            label = redact(str(label), self.secrets._all_values())
+            label = self.secrets.mask(str(label))
         self.progress = (progress, label)
         callback = self._set_progress
         if callback is not None:

@@ -18,11 +18,11 @@ A resolver is any object with the methods of :class:`DatasetResolver`.
 
 from __future__ import annotations
 
-import importlib
 import threading
 import uuid
 from typing import Any
 
+from .._dotted import import_object
 from ..errors import ConfigError, DatasetNotFoundError
 
 __all__ = [
@@ -225,17 +225,7 @@ def set_resolver(resolver: Any) -> None:
 
 
 def _import_dotted(path: str) -> Any:
-    module_name, sep, attr = path.partition(":")
-    if not sep:
-        module_name, _, attr = path.rpartition(".")
-    if not module_name or not attr:
-        raise ConfigError(
-            f"dataset_resolver {path!r} must look like 'module:attr' or 'module.attr'"
-        )
-    try:
-        value = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as e:
-        raise ConfigError(f"Cannot import the dataset resolver {path!r}: {e}") from e
+    value = import_object(path, "dataset resolver", ConfigError)
     if isinstance(value, type) or (callable(value) and not hasattr(value, "load")):
         value = value()
     return value

@@ -15,6 +15,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .context import ExecutionContext
 
+__all__ = [
+    "BUILTIN_OPERATOR_PREFIX",
+    "CONFIG_FIELDS",
+    "ExecutionOptions",
+    "Operator",
+    "OperatorConfig",
+]
+
 #: the plugin name of FiftyOne's builtin operators
 BUILTIN_OPERATOR_PREFIX = "@voxel51/operators"
 
@@ -225,10 +233,14 @@ class Operator:
 
     def resolve_execution_options(self, ctx: ExecutionContext) -> ExecutionOptions:
         """The allowed execution modes; by default from the config (or a forced delegation)."""
-        delegate = self.resolve_delegation(ctx)
-        if delegate is not None:
+        return self.default_execution_options(self.resolve_delegation(ctx))
+
+    def default_execution_options(self, forced: bool | None) -> ExecutionOptions:
+        """What the default :meth:`resolve_execution_options` gives once
+        ``resolve_delegation`` answered ``forced`` (so the executor asks it only once)."""
+        if forced is not None:
             return ExecutionOptions(
-                allow_immediate_execution=not delegate, allow_delegated_execution=bool(delegate)
+                allow_immediate_execution=not forced, allow_delegated_execution=bool(forced)
             )
         config = self.config
         return ExecutionOptions(
@@ -247,8 +259,12 @@ class Operator:
         A single positional argument is the dataset or view to operate on; ``delegate=True``
         requests delegated execution and ``delegation_target=`` names where. Operators that
         define their own ``__call__`` (as the reference's do) replace this.
+
+        The one import of this module that reaches up the layers (see
+        ``docs/architecture.md``): calling an operator means executing it, and the executor
+        is built on this module. The instance itself is executed, registered or not.
         """
-        from .executor import execute_operator
+        from .executor import execute_operator  # deferred edge: authoring -> execution
 
         if len(args) > 1:
             raise TypeError(
@@ -261,7 +277,7 @@ class Operator:
         if args:
             ctx["view"] = args[0]
         return execute_operator(
-            self.uri, ctx, params=params, request_delegation=delegate, delegation_target=target
+            self, ctx, params=params, request_delegation=delegate, delegation_target=target
         )
 
     # -- helpers ------------------------------------------------------------------------------
@@ -269,6 +285,11 @@ class Operator:
     def method_to_uri(self, method_name: str) -> str:
         """``"<uri>#<method>"``: how a UI refers to a method of this operator."""
         return f"{self.uri}#{method_name}"
+
+    @property
+    def declared_secrets(self) -> list[str]:
+        """The secret keys this operator may read: its plugin's, plus :meth:`add_secrets`."""
+        return list(self._plugin_secrets or ())
 
     def add_secrets(self, secrets: Sequence[str]) -> None:
         """Declares secret keys this operator may read (the plugin's are added at load)."""

@@ -19,6 +19,17 @@ from .operator import Operator, OperatorConfig
 if TYPE_CHECKING:
     from .context import ExecutionContext
 
+__all__ = [
+    "PANEL_EVENTS",
+    "Categories",
+    "Panel",
+    "PanelConfig",
+    "PanelRef",
+    "PanelRefBase",
+    "PanelRefData",
+    "PanelRefState",
+]
+
 #: the host events a panel may handle; each found on the panel is registered with its URI
 PANEL_EVENTS = (
     "on_load",

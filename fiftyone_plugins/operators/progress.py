@@ -6,6 +6,8 @@ import datetime as _dt
 import logging
 from typing import Any
 
+__all__ = ["ProgressHandler", "is_new"]
+
 
 class ProgressHandler(logging.Handler):
     """A logging handler that reports each record as progress of the current operation.

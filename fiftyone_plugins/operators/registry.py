@@ -32,286 +32,73 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import os
-import threading
 import time
 from collections.abc import Iterable
 from typing import Any, Literal
 
 from .. import discovery
-from ..definitions import PluginDefinition
+from .._dotted import import_object
 from ..errors import (
     FiftyOnePluginsError,
     OperatorError,
     OperatorNotFoundError,
     PluginLoadError,
 )
-from .loader import LoadedPlugin, file_stamp, load_plugin
-from .operator import Operator, OperatorConfig
+
+__all__ = [
+    "RECHECK_INTERVAL",
+    "DeclaredOperator",
+    "OperatorEntry",
+    "OperatorRegistry",
+    "filter_entries",
+    "find_operator",
+    "get_operator",
+    "invalidate",
+    "known_uris",
+    "list_entries",
+    "list_errors",
+    "list_operators",
+    "lookup_operator",
+    "operator_exists",
+    "operator_timeout",
+]
+from .entries import DeclaredOperator, OperatorEntry, broken_config, is_panel
+from .operator import Operator
+from .snapshot import Snapshot, env_key, forget_gone, forget_loaded, lock
 
 logger = logging.getLogger("fiftyone_plugins.operators")
 
 #: seconds a registry snapshot is trusted before the disk is looked at again
 RECHECK_INTERVAL = 1.0
 
-_ENV_NAMES = (
-    "FIFTYONE_PLUGINS_DIR",
-    "FIFTYONE_CONFIG_PATH",
-    "FIFTYONE_APP_CONFIG_PATH",
-    "FIFTYONE_OPERATOR_TIMEOUT",
-    "FIFTYONE_DATASET_RESOLVER",
-)
-
 Filter = bool | Literal["all"]
 
-
-class DeclaredOperator(Operator):
-    """A stand-in for an operator of a disabled plugin, known only from its manifest.
-
-    Its code is not imported, so it cannot run; ``loaded`` is ``False``.
-    """
-
-    loaded = False
-
-    def __init__(self, definition: PluginDefinition, name: str, panel: bool) -> None:
-        super().__init__(_builtin=definition.builtin)
-        self.plugin_name = definition.name
-        self.definition = definition
-        self._name = name
-        self._panel = panel
-
-    @property
-    def config(self) -> OperatorConfig:
-        return OperatorConfig(name=self._name, unlisted=False)
-
-    @property
-    def is_panel(self) -> bool:
-        return self._panel
-
-    def execute(self, ctx: Any) -> Any:
-        raise OperatorError(
-            f"Operator {self.uri!r} belongs to the disabled plugin {self.plugin_name!r}; "
-            f"enable it with `fiftyone-plugins plugins enable {self.plugin_name}`",
-            uri=self.uri,
-        )
+_current: Snapshot | None = None
 
 
-class OperatorEntry:
-    """One row of ``operators list``: an operator or panel and where it comes from."""
-
-    __slots__ = ("uri", "name", "plugin", "enabled", "builtin", "panel", "unlisted", "operator")
-
-    def __init__(
-        self,
-        plugin: PluginDefinition,
-        name: str,
-        enabled: bool,
-        panel: bool,
-        unlisted: bool | None,
-        operator: Operator | None,
-    ) -> None:
-        self.uri = f"{plugin.name}/{name}"
-        self.name = name
-        self.plugin = plugin
-        self.enabled = enabled
-        self.builtin = plugin.builtin
-        self.panel = panel
-        #: ``None`` for a disabled plugin (its code, hence its config, is not loaded)
-        self.unlisted = unlisted
-        self.operator = operator
-
-    def __repr__(self) -> str:
-        return f"OperatorEntry({self.uri!r}, enabled={self.enabled})"
-
-
-def _is_panel(op: Operator) -> bool:
-    return bool(getattr(op, "is_panel", False))
-
-
-_broken_configs: set[str] = set()  # operator classes already warned about
-
-
-def _broken_config(op: Operator, e: Exception) -> None:
-    key = f"{op.plugin_name}:{type(op).__qualname__}"
-    if key not in _broken_configs:
-        _broken_configs.add(key)
-        logger.warning(
-            "Plugin %r: leaving out %s, whose config failed after registration: %s: %s",
-            op.plugin_name,
-            type(op).__name__,
-            type(e).__name__,
-            e,
-        )
-
-
-def _config_name(op: Operator) -> str | None:
-    """An operator's config name, or ``None`` when its config broke after registration
-    (the operator is then left out, and no other operator is affected)."""
-    try:
-        name = op.config.name
-    except Exception as e:  # a plugin's config property is arbitrary code
-        _broken_config(op, e)
-        return None
-    return name if isinstance(name, str) else None
-
-
-# imported plugins, by folder; reused across snapshots while their files are unchanged
-_loaded: dict[str, LoadedPlugin] = {}
-_lock = threading.RLock()
-
-
-class _Snapshot:
-    def __init__(
-        self,
-        env_key: tuple[Any, ...],
-        generation: int,
-        downloaded: discovery.Discovery,
-        builtins: discovery.Discovery,
-        app_config: dict[str, Any],
-    ) -> None:
-        from ..config import load_config
-
-        self.env_key = env_key
-        self.generation = generation
-        self.checked_at = time.monotonic()
-        self.downloaded = downloaded
-        self.builtins = builtins
-        self.app_config = app_config
-        self.timeout = load_config().operator_timeout
-        plugins_settings = app_config.get("plugins", {})
-        self.disabled = frozenset(
-            name
-            for name, settings in plugins_settings.items()
-            if isinstance(settings, dict) and settings.get("enabled") is False
-        )
-        # plugin name -> definitions providing it: the downloaded one first, then a builtin
-        self.sources: dict[str, list[PluginDefinition]] = {}
-        for plugin in downloaded.plugins:
-            self.sources[plugin.name] = [plugin]
-        for plugin in builtins.plugins:
-            self.sources.setdefault(plugin.name, []).append(plugin)
-        self.by_uri: dict[str, Operator] = {}
-        self.plugins: dict[str, LoadedPlugin] = {}  # folder -> loaded, within this snapshot
-        # folder -> file stamp taken by the recheck that built this snapshot (used once)
-        self.stamps: dict[str, tuple[Any, ...]] = {}
-        self.errors = list(downloaded.errors) + list(builtins.errors)
-
-    # -- which definitions provide which names --------------------------------------------------
-
-    def is_enabled(self, plugin: PluginDefinition) -> bool:
-        return plugin.builtin or plugin.name not in self.disabled
-
-    def visible_names(self, plugin: PluginDefinition, position: int) -> set[str] | None:
-        """Names a shadowed builtin still provides (``None``: all of them): those the
-        downloaded plugin of the same name does not provide in Python, so a downloaded copy
-        that is disabled or cannot be imported (e.g. it needs FiftyOne) hides nothing."""
-        if position == 0:
-            return None
-        first = self.sources[plugin.name][0]
-        taken: set[str] = set()
-        if self.is_enabled(first):
-            for op in self.load(first).operators:
-                name = _config_name(op)
-                if name is not None:
-                    taken.add(name)
-        return {n for n in set(plugin.operators) | set(plugin.panels) if n not in taken}
-
-    def load(self, plugin: PluginDefinition) -> LoadedPlugin:
-        loaded = self.plugins.get(plugin.directory)
-        if loaded is not None:
-            return loaded
-        with _lock:
-            loaded = self.plugins.get(plugin.directory)  # another thread was first
-            if loaded is not None:
-                return loaded
-            loaded = _loaded.get(plugin.directory)
-            stamp = self.stamps.pop(plugin.directory, None)
-            if (
-                loaded is None
-                or loaded.load_error is not None  # failed imports are retried once a snapshot
-                or loaded.stamp != (stamp or file_stamp(plugin))
-            ):
-                loaded = load_plugin(plugin)
-                _loaded[plugin.directory] = loaded
-            self.plugins[plugin.directory] = loaded
-            return loaded
-
-    def operators_of(self, plugin: PluginDefinition, position: int) -> list[Operator]:
-        loaded = self.load(plugin)
-        visible = self.visible_names(plugin, position)
-        operators = []
-        for op in loaded.operators:
-            name = _config_name(op)
-            if name is not None and (visible is None or name in visible):
-                operators.append(op)
-                self.by_uri.setdefault(f"{op.plugin_name}/{name}", op)
-        return operators
-
-    def lookup(self, uri: str) -> Operator | None:
-        op = self.by_uri.get(uri)
-        if op is not None:
-            return op
-        plugin_name, _, _ = uri.rpartition("/")
-        for position, plugin in enumerate(self.sources.get(plugin_name, ())):
-            if self.is_enabled(plugin):
-                self.operators_of(plugin, position)
-        return self.by_uri.get(uri)
-
-    def recheck(self) -> dict[str, tuple[Any, ...]] | None:
-        """The current stamps of the imported plugins' files, or ``None`` when this snapshot
-        can be kept: no file changed and no plugin failed to import (it is tried again)."""
-        stamps: dict[str, tuple[Any, ...]] = {}
-        keep = True
-        for directory, loaded in list(self.plugins.items()):
-            stamp = stamps[directory] = file_stamp(loaded.definition)
-            if stamp != loaded.stamp or loaded.load_error is not None:
-                keep = False
-        return None if keep else stamps
-
-
-_current: _Snapshot | None = None
-
-
-# os.environ.get() re-encodes its key on every call (~0.5 us); the hot path reads the
-# underlying dict with pre-encoded keys instead (CPython's os._Environ keeps it in ``_data``)
-_ENV_DATA: Any = getattr(os.environ, "_data", None)
-if isinstance(_ENV_DATA, dict):
-    _ENV_KEYS = tuple(os.environ.encodekey(name) for name in _ENV_NAMES)  # type: ignore[attr-defined]
-
-    def _env_key() -> tuple[Any, ...]:
-        get = _ENV_DATA.get
-        return tuple([get(k) for k in _ENV_KEYS])
-
-else:  # pragma: no cover - other platforms
-
-    def _env_key() -> tuple[Any, ...]:
-        get = os.environ.get
-        return tuple([get(name) for name in _ENV_NAMES])
-
-
-def _fresh(snap: _Snapshot) -> bool:
+def _fresh(snap: Snapshot) -> bool:
     """Whether ``snap`` can be used without looking at the disk again."""
     return (
         snap.generation == discovery.generation()
         and time.monotonic() - snap.checked_at < RECHECK_INTERVAL
-        and snap.env_key == _env_key()
+        and snap.env_key == env_key()
     )
 
 
-def _snapshot() -> _Snapshot:
+def _snapshot() -> Snapshot:
     snap = _current
     if snap is not None and _fresh(snap):
         return snap
     return _refresh()
 
 
-def _refresh() -> _Snapshot:
+def _refresh() -> Snapshot:
     global _current
     from ..config import load_app_config, load_config
 
-    with _lock:
+    with lock:
         generation = discovery.generation()
-        env_key = _env_key()
+        key = env_key()
         downloaded = discovery.downloaded_plugins()
         builtins = discovery.builtin_plugins()
         app_config = load_app_config()
@@ -320,7 +107,7 @@ def _refresh() -> _Snapshot:
         if (
             snap is not None
             and snap.generation == generation
-            and snap.env_key == env_key
+            and snap.env_key == key
             and snap.downloaded is downloaded
             and snap.builtins is builtins
             and snap.app_config is app_config
@@ -330,11 +117,9 @@ def _refresh() -> _Snapshot:
                 snap.timeout = load_config().operator_timeout  # cached on the file's stat
                 snap.checked_at = time.monotonic()
                 return snap
-        snap = _Snapshot(env_key, generation, downloaded, builtins, app_config)
+        snap = Snapshot(key, generation, downloaded, builtins, app_config)
         snap.stamps = stamps or {}
-        live = {p.directory for plugins in snap.sources.values() for p in plugins}
-        for directory in [d for d in _loaded if d not in live]:
-            del _loaded[directory]  # plugins that are gone (or in another plugins dir)
+        forget_gone(snap)
         _current = snap
         return snap
 
@@ -342,9 +127,9 @@ def _refresh() -> _Snapshot:
 def invalidate() -> None:
     """Forgets the registry and every imported plugin: the next call re-imports them."""
     global _current
-    with _lock:
+    with lock:
         _current = None
-        _loaded.clear()
+        forget_loaded()
     discovery.invalidate()
 
 
@@ -374,9 +159,9 @@ def list_entries(
                         config = op.config
                         op_name, unlisted = config.name, bool(config.unlisted)
                     except Exception as e:  # broke after registration: leave it out
-                        _broken_config(op, e)
+                        broken_config(op, e)
                         continue
-                    panel = _is_panel(op)
+                    panel = is_panel(op)
                     entries.append(OperatorEntry(plugin, op_name, True, panel, unlisted, op))
             else:
                 visible = snap.visible_names(plugin, position)
@@ -422,10 +207,7 @@ def list_operators(
     if type is not None and kind is None:
         cls = type
         if isinstance(cls, str):
-            module_name, _, attr = cls.rpartition(".")
-            import importlib
-
-            cls = getattr(importlib.import_module(module_name), attr)
+            cls = import_object(cls, "operator type", OperatorError)
         operators = [op for op in operators if isinstance(op, cls)]
     return operators
 
@@ -438,6 +220,19 @@ def known_uris() -> list[str]:
         for plugin in plugins:
             uris.update(f"{name}/{op}" for op in (*plugin.operators, *plugin.panels))
     return sorted(uris)
+
+
+def operator_timeout() -> float | None:
+    """The ``operator_timeout`` config (seconds) that immediate runs are limited by, as of
+    the current snapshot."""
+    return _snapshot().timeout
+
+
+def lookup_operator(operator_uri: str) -> Operator:
+    """The enabled operator with this URI, as fast as the registry can answer: the hot path
+    of every execution (:func:`get_operator` for the errors)."""
+    operator = find_operator(operator_uri)
+    return operator if operator is not None else get_operator(operator_uri)
 
 
 def find_operator(operator_uri: str) -> Operator | None:

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from fiftyone_plugins.errors import StoreError
+from fiftyone_plugins.errors import StoreError, UnstorableRecordError
 from fiftyone_plugins.operators.delegated import DelegatedOperationService
 from fiftyone_plugins.operators.orchestrator import ProgressWriter, Worker, resolve_runner
 from fiftyone_plugins.operators.stores import clear_cache
@@ -99,7 +99,7 @@ def launch(store_uri, *args, extra_env=None, **popen):
 def test_runs_queued_operations_oldest_first_and_logs_each(service, caplog):
     docs = [service.queue_operation("@o/p/x", context={"params": {"i": i}}) for i in range(3)]
     seen = []
-    caplog.set_level(logging.INFO, logger="fiftyone_plugins.orchestrator")
+    caplog.set_level(logging.INFO, logger="fiftyone_plugins.operators.worker")
     stats = Worker(service, runner=lambda d, cb: seen.append(d.id), once=True).run()
     assert seen == [d.id for d in docs]
     assert stats.completed == 3 and stats.failed == 0
@@ -194,7 +194,7 @@ def test_a_result_the_store_refuses_is_recorded_as_a_failure(service, monkeypatc
 
     def refuse(op_id, result=None, **kwargs):
         if result is not None:
-            raise StoreError("failed: DocumentTooLarge: document too large")
+            raise UnstorableRecordError("failed: DocumentTooLarge: document too large")
         return real(op_id, result, **kwargs)
 
     monkeypatch.setattr(service, "set_completed", refuse)

@@ -1,1 +1,3 @@
 """``fiftyone.core``: only ``fiftyone.core.utils`` exists here (no datasets)."""
+
+__all__ = []

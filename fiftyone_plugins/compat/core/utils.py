@@ -10,7 +10,9 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .. import MISSING_MESSAGE
+from ..messages import MISSING_MESSAGE
+
+__all__ = ["LazyModule", "add_sys_path", "ensure_package", "lazy_import"]
 
 
 @contextlib.contextmanager
@@ -19,13 +21,13 @@ def add_sys_path(path: str, index: int = 0) -> Iterator[None]:
 
     When ``path`` lies inside an imported plugin's folder, the top-level modules imported
     from there in the block belong to that plugin only (see
-    :func:`fiftyone_plugins.operators.loader.plugin_modules`): two plugins may each
+    :func:`fiftyone_plugins.operators.modules.plugin_modules`): two plugins may each
     ``import utils`` this way and get their own.
     """
-    loader = sys.modules.get("fiftyone_plugins.operators.loader")
+    modules = sys.modules.get("fiftyone_plugins.operators.modules")
     scope = (
-        loader.plugin_modules_for_path(path)
-        if loader is not None  # not imported: no plugin code was loaded yet
+        modules.plugin_modules_for_path(path)
+        if modules is not None  # not imported: no plugin code was loaded yet
         else contextlib.nullcontext()
     )
     sys.path.insert(index, path)

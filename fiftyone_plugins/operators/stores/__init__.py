@@ -16,15 +16,14 @@ malformed URL (bad timeout, port, host or option) is a :class:`StoreError` namin
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 
-from ...errors import StoreError
+from ..._dotted import import_object
+from ...errors import CorruptRecordError, StoreError
 from .base import DelegatedOperationStore, KVScope, OperationQuery
 from .records import (
     TERMINAL_STATES,
-    CorruptRecordError,
     DelegatedOperationDoc,
     ExecutionProgress,
     ExecutionRunState,
@@ -41,6 +40,7 @@ __all__ = [
     "OperationQuery",
     "SortField",
     "TERMINAL_STATES",
+    "clear_cache",
     "resolve_store",
 ]
 
@@ -107,15 +107,7 @@ def _build(uri: str) -> DelegatedOperationStore:
 
 
 def _build_custom(path: str) -> DelegatedOperationStore:
-    module_name, sep, attr = path.partition(":")
-    if not sep:
-        module_name, _, attr = path.rpartition(".")
-    if not module_name or not attr:
-        raise StoreError(f"Invalid store class path {path!r}: expected 'package.module:Class'")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as e:
-        raise StoreError(f"Cannot import the store class {path!r}: {e}") from e
+    cls = import_object(path, "store class", StoreError)
     if not (isinstance(cls, type) and issubclass(cls, DelegatedOperationStore)):
         raise StoreError(f"{path!r} is not a DelegatedOperationStore subclass")
     return cls()

@@ -26,6 +26,14 @@ from typing import Any
 
 from .records import DelegatedOperationDoc, ExecutionRunState, SortField, utcnow
 
+__all__ = [
+    "MAX_QUERY_INT",
+    "STORE_SETTING",
+    "DelegatedOperationStore",
+    "KVScope",
+    "OperationQuery",
+]
+
 #: the setting naming the store, quoted in errors about a malformed store URL
 STORE_SETTING = "FIFTYONE_DELEGATED_OPERATION_STORE (config: delegated_operation_store)"
 

@@ -17,12 +17,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ...errors import CorruptRecordError
 from .base import DelegatedOperationStore, KVScope, OperationQuery
 from .records import (
-    CorruptRecordError,
     DelegatedOperationDoc,
     ExecutionRunState,
     apply_changes,
+    claim_changes,
     format_datetime,
     json_copy,
     load_record,
@@ -33,6 +34,8 @@ from .records import (
     stamped_changes,
     utcnow,
 )
+
+__all__ = ["MemoryStore"]
 
 logger = logging.getLogger(__name__)
 
@@ -203,18 +206,8 @@ class MemoryStore(DelegatedOperationStore):
             if not found:
                 return None
             doc = found[0]
-            now = utcnow()
-            new = apply_changes(
-                doc,
-                {
-                    "run_state": ExecutionRunState.RUNNING,
-                    "worker_id": worker_id,
-                    "started_at": now,
-                    "updated_at": now,
-                    "lease_expires_at": now + _dt.timedelta(seconds=lease_seconds),
-                    "attempts": doc.attempts + 1,
-                },
-            )
+            changes = claim_changes(worker_id, lease_seconds, utcnow())
+            new = apply_changes(doc, {**changes, "attempts": doc.attempts + 1})
             self._save(new)
             return new.copy()
 

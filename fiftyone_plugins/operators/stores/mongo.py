@@ -31,23 +31,27 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+import bson.errors
 import mongoengine
 import pymongo
 import pymongo.errors
 from bson import ObjectId
 
-from ...errors import StoreError
+from ...errors import CorruptRecordError, StoreError, UnstorableRecordError
 from .base import STORE_SETTING, DelegatedOperationStore, KVScope, OperationQuery
 from .records import (
-    CorruptRecordError,
     DelegatedOperationDoc,
+    EncodedResult,
     ExecutionRunState,
+    claim_changes,
     load_record,
     normalize_changes,
     salvage_record,
     stamped_changes,
     utcnow,
 )
+
+__all__ = ["DEFAULT_DATABASE", "MongoStore", "database_from_uri"]
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +103,9 @@ def _to_mongo(values: Mapping[str, Any]) -> dict[str, Any]:
     """Record fields (normalized) → BSON-ready values."""
     out: dict[str, Any] = {}
     for name, value in values.items():
-        if name in _JSON_FIELDS:
+        if isinstance(value, EncodedResult):
+            value = value.text
+        elif name in _JSON_FIELDS:
             value = json.dumps(value)
         elif isinstance(value, ExecutionRunState):
             value = value.value
@@ -171,6 +177,11 @@ class MongoStore(DelegatedOperationStore):
     def _errors(self) -> Iterator[None]:
         try:
             yield
+        except (pymongo.errors.DocumentTooLarge, bson.errors.InvalidDocument) as e:
+            raise UnstorableRecordError(
+                f"The delegated-operation store {self.description} refused the data: "
+                f"{type(e).__name__}: {e}"
+            ) from e
         except pymongo.errors.PyMongoError as e:
             raise StoreError(
                 f"The delegated-operation store {self.description} failed: {e}"
@@ -329,20 +340,11 @@ class MongoStore(DelegatedOperationStore):
         if operators is not None:
             spec["operator"] = {"$in": list(operators)}
         while True:  # each corrupt claim is failed, so the loop ends
-            now = utcnow()
+            changes = _to_mongo(claim_changes(worker_id, lease_seconds, utcnow()))
             with self._errors():
                 raw = self._ops.find_one_and_update(
                     spec,
-                    {
-                        "$set": {
-                            "run_state": ExecutionRunState.RUNNING.value,
-                            "worker_id": worker_id,
-                            "started_at": now,
-                            "updated_at": now,
-                            "lease_expires_at": now + _dt.timedelta(seconds=lease_seconds),
-                        },
-                        "$inc": {"attempts": 1},
-                    },
+                    {"$set": changes, "$inc": {"attempts": 1}},
                     sort=[("queued_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)],
                     return_document=pymongo.ReturnDocument.AFTER,
                 )

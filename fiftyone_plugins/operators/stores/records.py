@@ -1,107 +1,34 @@
-"""The delegated-operation record, its run states and the helpers every store shares.
+"""The delegated-operation record and the helpers every store shares.
 
 A record is plain data: JSON-ready through :meth:`DelegatedOperationDoc.to_dict` and rebuilt by
 :meth:`DelegatedOperationDoc.from_dict`, which ignores unknown keys and fills missing ones with
-defaults, so records written by an older (or newer) version of the library still load.
-
-The run states form one state machine (see :data:`TRANSITIONS`)::
-
-    queued ──► scheduled ──► running ──► completed
-      │  ▲         │           │  │
-      │  └─────────┘           │  └────► failed
-      │  ◄──── release/requeue ┘
-      └────────────────────────────────► failed     (fail from queued or scheduled)
-
-``completed`` and ``failed`` are terminal: no update may leave them; rerunning creates a new
-operation. Stores enforce this atomically through the ``expected_states`` precondition of
-:meth:`~fiftyone_plugins.operators.stores.base.DelegatedOperationStore.update`.
+defaults, so records written by an older (or newer) version of the library still load. Its run
+states and their moves are in :mod:`.states` (re-exported here).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import enum
 import json
 import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ...errors import OperationNotFoundError, StoreError
-
-
-class ExecutionRunState(str, enum.Enum):
-    """The run state of a delegated operation."""
-
-    SCHEDULED = "scheduled"
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @classmethod
-    def parse(cls, value: str | ExecutionRunState) -> ExecutionRunState:
-        """Accepts ``"COMPLETED"``, ``"completed"`` or a member; anything else is a ValueError."""
-        if isinstance(value, cls):
-            return value
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            choices = ", ".join(s.value for s in cls)
-            raise ValueError(f"Unknown run state {value!r}; expected one of {choices}") from None
-
-
-TERMINAL_STATES = frozenset({ExecutionRunState.COMPLETED, ExecutionRunState.FAILED})
-
-#: The allowed moves of the state machine: ``state -> states it may move to``.
-TRANSITIONS: Mapping[ExecutionRunState, frozenset[ExecutionRunState]] = {
-    ExecutionRunState.QUEUED: frozenset(
-        {ExecutionRunState.SCHEDULED, ExecutionRunState.RUNNING, ExecutionRunState.FAILED}
-    ),
-    ExecutionRunState.SCHEDULED: frozenset(
-        {ExecutionRunState.QUEUED, ExecutionRunState.RUNNING, ExecutionRunState.FAILED}
-    ),
-    ExecutionRunState.RUNNING: frozenset(
-        {ExecutionRunState.COMPLETED, ExecutionRunState.FAILED, ExecutionRunState.QUEUED}
-    ),
-    ExecutionRunState.COMPLETED: frozenset(),
-    ExecutionRunState.FAILED: frozenset(),
-}
-
-
-def sources_of(target: ExecutionRunState) -> frozenset[ExecutionRunState]:
-    """The states from which ``target`` may be reached."""
-    return frozenset(s for s, targets in TRANSITIONS.items() if target in targets)
-
-
-class SortField(str, enum.Enum):
-    """The fields operations can be listed by."""
-
-    QUEUED_AT = "queued_at"
-    SCHEDULED_AT = "scheduled_at"
-    STARTED_AT = "started_at"
-    COMPLETED_AT = "completed_at"
-    FAILED_AT = "failed_at"
-    UPDATED_AT = "updated_at"
-    OPERATOR = "operator"
-
-    @classmethod
-    def parse(cls, value: str | SortField) -> SortField:
-        """Accepts ``"COMPLETED_AT"``, ``"completed_at"`` or a member."""
-        if isinstance(value, cls):
-            return value
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            choices = ", ".join(s.value for s in cls)
-            raise ValueError(f"Unknown sort field {value!r}; expected one of {choices}") from None
-
+from ...errors import CorruptRecordError, OperationNotFoundError, UnstorableRecordError
+from .states import (
+    TERMINAL_STATES,
+    TRANSITIONS,
+    ExecutionRunState,
+    SortField,
+    claim_changes,
+    requeue_changes,
+    sources_of,
+    states_tuple,
+)
 
 # -- ids and times -------------------------------------------------------------------------------
 
@@ -325,23 +252,6 @@ class DelegatedOperationDoc:
         return DelegatedOperationDoc.from_dict(json_copy(self.to_dict(), "operation record"))
 
 
-class CorruptRecordError(StoreError):
-    """A stored record cannot be read back: its JSON is invalid or holds impossible values.
-
-    ``reason`` is the decoding error. Listing or reading such a record raises this error
-    (naming the record); claims and lease resolution mark it failed instead (see
-    :func:`salvage_record`), so one bad record never blocks the queue.
-    """
-
-    def __init__(self, op_id: str, where: str, reason: str) -> None:
-        super().__init__(
-            f"The delegated operation {op_id} stored in {where} is corrupt ({reason}); "
-            f"delete it with `fiftyone-plugins delegated delete {op_id}`",
-            op_id=op_id,
-        )
-        self.reason = reason
-
-
 #: how much of a corrupt record's stored text :func:`salvage_record` keeps
 CORRUPT_TEXT_LIMIT = 4000
 
@@ -430,8 +340,47 @@ def stamped_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     values = normalize_changes(changes)
     values.setdefault("updated_at", utcnow())
     if "result" in values:
-        values["result"] = json_copy(values["result"], "operation result")
+        values["result"] = encode_result(values["result"])
     return values
+
+
+def encode_result(value: Any) -> Any:
+    """The JSON copy of an operation's result that a store keeps; a value JSON cannot hold
+    is an :class:`~fiftyone_plugins.errors.UnstorableRecordError` (also a ``TypeError``).
+
+    A value already encoded (a :class:`EncodedResult`) is taken as it is: a result is
+    serialized once on its way to the store.
+    """
+    if isinstance(value, EncodedResult):
+        return value
+    try:
+        return EncodedResult(json.dumps(value))
+    except (TypeError, ValueError) as e:
+        raise UnstorableRecordError(
+            f"The operation result must be JSON-serializable: {e}"
+        ) from None
+
+
+class EncodedResult:
+    """A result already serialized to JSON text (:func:`encode_result`), with its value
+    decoded on demand: stores that keep text write :attr:`text` as it is."""
+
+    __slots__ = ("text", "_value", "_decoded")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._decoded = False
+        self._value: Any = None
+
+    @property
+    def value(self) -> Any:
+        if not self._decoded:
+            self._value = json.loads(self.text)
+            self._decoded = True
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"EncodedResult({self.text[:40]!r})"
 
 
 def normalize_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -451,8 +400,13 @@ def normalize_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def apply_changes(doc: DelegatedOperationDoc, changes: Mapping[str, Any]) -> DelegatedOperationDoc:
-    """A copy of ``doc`` with (already normalized) ``changes`` applied."""
-    return dataclasses.replace(doc.copy(), **changes)
+    """``doc`` (a record the caller owns, e.g. just decoded) with normalized ``changes``
+    applied; an encoded result becomes its value."""
+    values = dict(changes)
+    result = values.get("result")
+    if isinstance(result, EncodedResult):
+        values["result"] = result.value
+    return dataclasses.replace(doc, **values)
 
 
 def matches_text(doc: DelegatedOperationDoc, text: str) -> bool:
@@ -461,20 +415,27 @@ def matches_text(doc: DelegatedOperationDoc, text: str) -> bool:
     return needle in (doc.operator or "").lower() or needle in (doc.label or "").lower()
 
 
-def states_tuple(
-    states: ExecutionRunState | str | Iterable[ExecutionRunState | str] | None,
-) -> tuple[ExecutionRunState, ...] | None:
-    """Normalizes one state, several states or None into a tuple (or None: any state)."""
-    if states is None:
-        return None
-    if isinstance(states, (str, ExecutionRunState)):
-        return (ExecutionRunState.parse(states),)
-    return tuple(ExecutionRunState.parse(s) for s in states)
-
-
 __all__ = [
     "CorruptRecordError",
     "DATETIME_FIELDS",
+    "EncodedResult",
+    "OperationContext",
+    "UPDATABLE_FIELDS",
+    "apply_changes",
+    "claim_changes",
+    "encode_result",
+    "format_datetime",
+    "json_copy",
+    "load_record",
+    "matches_text",
+    "normalize_changes",
+    "preconditions_hold",
+    "requeue_changes",
+    "salvage_record",
+    "sources_of",
+    "stamped_changes",
+    "states_tuple",
+    "to_datetime",
     "DelegatedOperationDoc",
     "ExecutionProgress",
     "ExecutionRunState",

@@ -1,25 +1,17 @@
 """The embedded default store: one SQLite file, safe for several processes at once.
 
 Each record is one row: the full record as JSON in ``data`` plus copies of the fields that are
-filtered and sorted on, as indexed columns. Safety across processes comes from SQLite itself:
-WAL journaling (readers never block the writer), a busy timeout (writers wait for each other
-instead of failing) and ``BEGIN IMMEDIATE`` transactions around every read-modify-write, which
-is what makes :meth:`SQLiteStore.claim_next` and the preconditions of
-:meth:`SQLiteStore.update` atomic. A connection is opened lazily per process (never shared
-across a fork) and guarded by a lock so threads can share the store.
-
-A file that is not a SQLite database, or one locked for longer than the timeout, becomes a
-:class:`~fiftyone_plugins.errors.StoreError` naming the file; so does a location the store cannot
-write (with a hint about read-only file systems and permissions). A file deleted or replaced
-while open is noticed on the next call (its device and inode no longer match the path's) and the
-path is reopened, as on first use, with one warning. A row whose JSON cannot be read raises a
-:class:`~.records.CorruptRecordError` naming it, except in claims and lease resolution, which
-mark it failed.
+filtered and sorted on, as indexed columns. The ``BEGIN IMMEDIATE`` transactions of
+:class:`~.sqlite_file.SQLiteFile` (which owns the connection, its locking and its errors) are
+what make :meth:`SQLiteStore.claim_next` and the preconditions of :meth:`SQLiteStore.update`
+atomic. A row whose JSON cannot be read raises a
+:class:`~fiftyone_plugins.errors.CorruptRecordError` naming it, except in claims and lease
+resolution, which mark it failed. A result reaches the row as the JSON text it was encoded to
+once (:func:`~.records.encode_result`), never serialized again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as _dt
 import json
@@ -27,17 +19,17 @@ import logging
 import math
 import os
 import sqlite3
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...errors import StoreError
+from ...errors import CorruptRecordError, StoreError
 from .base import STORE_SETTING, DelegatedOperationStore, KVScope, OperationQuery
 from .records import (
-    CorruptRecordError,
     DelegatedOperationDoc,
+    EncodedResult,
     ExecutionRunState,
     apply_changes,
+    claim_changes,
     format_datetime,
     load_record,
     new_id,
@@ -46,6 +38,9 @@ from .records import (
     stamped_changes,
     utcnow,
 )
+from .sqlite_file import SQLiteFile
+
+__all__ = ["SQLiteStore", "path_from_uri"]
 
 logger = logging.getLogger(__name__)
 
@@ -115,15 +110,22 @@ _RECORD = f"id, data, {', '.join(_COLUMNS)}"
 _MAX_TIMEOUT = (2**31 - 1) / 1000
 
 
-def _row_values(doc: DelegatedOperationDoc) -> dict[str, Any]:
+def _row_values(doc: DelegatedOperationDoc, result: EncodedResult | None = None) -> dict[str, Any]:
+    """The row of a record; ``result``, the record's result already encoded, is spliced into
+    ``data`` as it is rather than serialized again."""
     data = doc.to_dict()
     values = {name: data[name] for name in _COLUMNS}
     values["pinned"] = int(bool(doc.pinned))
     values["id"] = doc.id
+    if result is not None:
+        del data["result"]
     try:
-        values["data"] = json.dumps(data)
+        text = json.dumps(data)
     except (TypeError, ValueError) as e:
         raise TypeError(f"The operation record must be JSON-serializable: {e}") from None
+    if result is not None:
+        text = f'{text[:-1]}, "result": {result.text}}}'
+    values["data"] = text
     return values
 
 
@@ -141,21 +143,12 @@ def path_from_uri(uri: str) -> str:
     return rest if rest == ":memory:" else os.path.abspath(os.path.expanduser(rest))
 
 
-class SQLiteStore(DelegatedOperationStore):
-    """Operations and execution-store entries in one SQLite file.
+class SQLiteStore(SQLiteFile, DelegatedOperationStore):
+    """Operations and execution-store entries in one SQLite file (see :class:`SQLiteFile`
+    for the connection, its timeout and its errors)."""
 
-    ``timeout`` is how long a writer waits for another process's lock before giving up with a
-    :class:`StoreError` (the busy timeout).
-    """
-
-    def __init__(self, path: str, timeout: float = 30.0) -> None:
-        self.path = path
-        self.timeout = float(timeout)
-        self.description = path
-        self._lock = threading.RLock()
-        self._conn_obj: sqlite3.Connection | None = None
-        self._pid: int | None = None
-        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the opened file
+    SCHEMA_VERSION = SCHEMA_VERSION
+    SCHEMA = _SCHEMA
 
     @classmethod
     def from_uri(cls, uri: str) -> SQLiteStore:
@@ -178,149 +171,15 @@ class SQLiteStore(DelegatedOperationStore):
             kwargs["timeout"] = timeout
         return cls(path_from_uri(uri), **kwargs)
 
-    # -- connection and errors -------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.DatabaseError as e:
-            raise self._store_error(e) from e
-
-    def _store_error(self, e: sqlite3.DatabaseError) -> StoreError:
-        text = str(e)
-        lowered = text.lower()
-        if "locked" in lowered or "busy" in lowered:
-            return StoreError(
-                f"The delegated-operation store {self.path} is locked by another process "
-                f"(waited {self.timeout:g} s); try again later"
-            )
-        if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
-            return StoreError(
-                f"The delegated-operation store {self.path} is corrupt or not a SQLite "
-                f"database ({text}); move it aside to start a new store"
-            )
-        if "unable to open database file" in lowered or "readonly database" in lowered:
-            return StoreError(
-                f"The delegated-operation store {self.path} failed: {text}. The store needs "
-                "write access to the file and to its folder (for its -wal and -shm files): is "
-                "the location read-only, or are permissions missing? Fix them or point "
-                f"{STORE_SETTING} at a writable location"
-            )
-        return StoreError(f"The delegated-operation store {self.path} failed: {text}")
-
-    def _file_identity(self) -> tuple[int, int] | None:
-        """``(st_dev, st_ino)`` of the file the path names now; None if there is none."""
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return st.st_dev, st.st_ino
-
-    def _is_stale(self) -> bool:
-        """True when the path no longer names the opened file (deleted or replaced).
-
-        One ``stat`` per store call (each public method opens one transaction or read).
-        """
-        if self._identity is None:
-            return False
-        try:
-            st = os.stat(self.path)
-        except (FileNotFoundError, NotADirectoryError):
-            return True
-        except OSError:  # cannot tell (e.g. a permission change): keep the open file
-            return False
-        return (st.st_dev, st.st_ino) != self._identity
-
-    def _conn(self) -> sqlite3.Connection:
-        if self._conn_obj is not None and self._pid == os.getpid():
-            if not self._is_stale():
-                return self._conn_obj
-            logger.warning(
-                "The delegated-operation store %s was %s while open; reopening the path "
-                "(operations only in the old file are gone)",
-                self.path,
-                "replaced" if os.path.exists(self.path) else "deleted",
-            )
-            with contextlib.suppress(sqlite3.Error):
-                # The -wal file at the path may still be the old database's (when only the
-                # main file was deleted or replaced): SQLite would replay it into the new
-                # file. Checkpointing into the old file (unlinked or moved) and truncating
-                # the WAL leaves nothing to replay. A -wal deleted with the main file is an
-                # unlinked file too, so a new one at the path is never touched. (A -wal left
-                # behind and already written through a new file by another process cannot be
-                # paired safely by anyone: hence "delete the -wal and -shm with it".)
-                self._conn_obj.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            with contextlib.suppress(sqlite3.Error):  # SQLite leaves a moved file's WAL alone
-                self._conn_obj.close()
-        self._conn_obj = None
-        self._identity = None
-        if self.path != ":memory:":
-            folder = os.path.dirname(self.path)
-            try:
-                os.makedirs(folder, exist_ok=True)
-            except OSError as e:
-                raise StoreError(
-                    f"Cannot create the folder of the delegated-operation store {self.path}: "
-                    f"{e.strerror}"
-                ) from e
-        with self._errors():
-            conn = sqlite3.connect(
-                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-            )
-            try:
-                self._prepare(conn)
-            except BaseException:
-                conn.close()
-                raise
-        self._conn_obj, self._pid = conn, os.getpid()
-        if self.path != ":memory:":
-            self._identity = self._file_identity()
-        return conn
-
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version < SCHEMA_VERSION:
-            # each statement is idempotent, so processes opening a new file at once are safe
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        conn.execute("PRAGMA synchronous=NORMAL")
-
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: the lock is taken up front, so check-then-write is atomic."""
-        with self._lock:
-            conn = self._conn()
-            with self._errors():
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            conn = self._conn()
-            with self._errors():
-                return conn.execute(sql, params).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn_obj is not None and self._pid == os.getpid():
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn_obj.close()
-            self._conn_obj = None
-            self._identity = None
-
     # -- operations ------------------------------------------------------------------------------
 
     @staticmethod
-    def _write(conn: sqlite3.Connection, doc: DelegatedOperationDoc) -> None:
-        values = _row_values(doc)
+    def _write(
+        conn: sqlite3.Connection,
+        doc: DelegatedOperationDoc,
+        result: EncodedResult | None = None,
+    ) -> None:
+        values = _row_values(doc, result)
         sets = ", ".join(f"{name} = :{name}" for name in (*_COLUMNS, "data"))
         conn.execute(f"UPDATE delegated_operations SET {sets} WHERE id = :id", values)
 
@@ -432,7 +291,8 @@ class SQLiteStore(DelegatedOperationStore):
             if not preconditions_hold(doc, expected_states, expected_worker, expected_lease):
                 return None
             new = apply_changes(doc, values)
-            self._write(conn, new)
+            encoded = values.get("result")
+            self._write(conn, new, encoded if isinstance(encoded, EncodedResult) else None)
             return new
 
     def claim_next(
@@ -461,18 +321,8 @@ class SQLiteStore(DelegatedOperationStore):
                     break
                 except CorruptRecordError as e:
                     self._salvage(conn, row, e)
-            now = utcnow()
-            new = apply_changes(
-                doc,
-                {
-                    "run_state": ExecutionRunState.RUNNING,
-                    "worker_id": worker_id,
-                    "started_at": now,
-                    "updated_at": now,
-                    "lease_expires_at": now + _dt.timedelta(seconds=lease_seconds),
-                    "attempts": doc.attempts + 1,
-                },
-            )
+            changes = claim_changes(worker_id, lease_seconds, utcnow())
+            new = apply_changes(doc, {**changes, "attempts": doc.attempts + 1})
             self._write(conn, new)
             return new
 

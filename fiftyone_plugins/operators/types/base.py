@@ -12,6 +12,8 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import Any
 
+__all__ = ["BaseType", "callable_ref", "to_jsonable"]
+
 
 class BaseType:
     """Base class of every input/output type; its JSON names the concrete class."""

@@ -10,6 +10,28 @@ from typing import Any
 from .base import BaseType, to_jsonable
 from .views import View
 
+__all__ = [
+    "Action",
+    "ButtonGroupView",
+    "Column",
+    "Container",
+    "DashboardView",
+    "GridView",
+    "HStackView",
+    "ListView",
+    "MapView",
+    "MenuView",
+    "ObjectView",
+    "OneOfView",
+    "OutlinedContainer",
+    "PaperContainer",
+    "TableView",
+    "Tooltip",
+    "TreeSelectionView",
+    "TupleView",
+    "VStackView",
+]
+
 # -- containers --------------------------------------------------------------------------------
 
 

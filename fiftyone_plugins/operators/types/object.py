@@ -57,6 +57,8 @@ from .views import (
     Warning,
 )
 
+__all__ = ["File", "Object", "UploadedFile"]
+
 
 class Object(BaseType):
     """A JSON object with named properties; also the builder plugins write forms with.

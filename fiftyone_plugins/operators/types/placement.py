@@ -12,6 +12,8 @@ from typing import Any
 
 from .views import View
 
+__all__ = ["Placement", "Places"]
+
 
 class Places(str, enum.Enum):
     """The places a host UI offers to operators (a closed vocabulary)."""

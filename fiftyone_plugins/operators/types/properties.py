@@ -14,6 +14,23 @@ from typing import Any
 from .base import BaseType, to_jsonable
 from .views import View
 
+__all__ = [
+    "Boolean",
+    "Enum",
+    "Float",
+    "Int",
+    "List",
+    "Map",
+    "Number",
+    "OneOf",
+    "Property",
+    "SampleID",
+    "String",
+    "Tree",
+    "Tuple",
+    "Void",
+]
+
 # -- value types -------------------------------------------------------------------------------
 
 

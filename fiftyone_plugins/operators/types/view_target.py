@@ -11,6 +11,8 @@ from typing import Any
 from .properties import Enum, Property
 from .views import HiddenView, RadioGroup, View
 
+__all__ = ["ViewTarget", "ViewTargetOptions", "ViewTargetProperty"]
+
 # -- view targets ------------------------------------------------------------------------------
 
 

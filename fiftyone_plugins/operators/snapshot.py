@@ -1,0 +1,178 @@
+"""The registry's snapshot: which plugins exist, which are disabled, and what was imported.
+
+A :class:`Snapshot` is built from one discovery of the plugins dir (downloaded and builtin
+plugins) and one read of the App config. Plugin code is imported once, on first need
+(:meth:`Snapshot.load`), and kept across snapshots in a process-wide cache while the plugin's
+files are unchanged (their stamps, :mod:`.stamps`). :mod:`.registry` decides when a snapshot
+is still fresh; this module only holds what one snapshot knows.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from .. import discovery
+from ..definitions import PluginDefinition
+from .entries import config_name
+from .loader import LoadedPlugin, load_plugin
+from .operator import Operator
+from .stamps import file_stamp
+
+__all__ = ["ENV_NAMES", "Snapshot", "env_key", "forget_gone", "forget_loaded"]
+
+#: environment variables whose change makes every snapshot stale
+ENV_NAMES = (
+    "FIFTYONE_PLUGINS_DIR",
+    "FIFTYONE_CONFIG_PATH",
+    "FIFTYONE_APP_CONFIG_PATH",
+    "FIFTYONE_OPERATOR_TIMEOUT",
+    "FIFTYONE_DATASET_RESOLVER",
+)
+
+# imported plugins, by folder; reused across snapshots while their files are unchanged
+_loaded: dict[str, LoadedPlugin] = {}
+#: guards imports and the cache of imported plugins
+lock = threading.RLock()
+
+
+class Snapshot:
+    def __init__(
+        self,
+        env_key: tuple[Any, ...],
+        generation: int,
+        downloaded: discovery.Discovery,
+        builtins: discovery.Discovery,
+        app_config: dict[str, Any],
+    ) -> None:
+        from ..config import load_config
+
+        self.env_key = env_key
+        self.generation = generation
+        self.checked_at = time.monotonic()
+        self.downloaded = downloaded
+        self.builtins = builtins
+        self.app_config = app_config
+        self.timeout = load_config().operator_timeout
+        plugins_settings = app_config.get("plugins", {})
+        self.disabled = frozenset(
+            name
+            for name, settings in plugins_settings.items()
+            if isinstance(settings, dict) and settings.get("enabled") is False
+        )
+        # plugin name -> definitions providing it: the downloaded one first, then a builtin
+        self.sources: dict[str, list[PluginDefinition]] = {}
+        for plugin in downloaded.plugins:
+            self.sources[plugin.name] = [plugin]
+        for plugin in builtins.plugins:
+            self.sources.setdefault(plugin.name, []).append(plugin)
+        self.by_uri: dict[str, Operator] = {}
+        self.plugins: dict[str, LoadedPlugin] = {}  # folder -> loaded, within this snapshot
+        # folder -> file stamp taken by the recheck that built this snapshot (used once)
+        self.stamps: dict[str, tuple[Any, ...]] = {}
+        self.errors = list(downloaded.errors) + list(builtins.errors)
+
+    # -- which definitions provide which names --------------------------------------------------
+
+    def is_enabled(self, plugin: PluginDefinition) -> bool:
+        return plugin.builtin or plugin.name not in self.disabled
+
+    def visible_names(self, plugin: PluginDefinition, position: int) -> set[str] | None:
+        """Names a shadowed builtin still provides (``None``: all of them): those the
+        downloaded plugin of the same name does not provide in Python, so a downloaded copy
+        that is disabled or cannot be imported (e.g. it needs FiftyOne) hides nothing."""
+        if position == 0:
+            return None
+        first = self.sources[plugin.name][0]
+        taken: set[str] = set()
+        if self.is_enabled(first):
+            for op in self.load(first).operators:
+                name = config_name(op)
+                if name is not None:
+                    taken.add(name)
+        return {n for n in set(plugin.operators) | set(plugin.panels) if n not in taken}
+
+    def load(self, plugin: PluginDefinition) -> LoadedPlugin:
+        loaded = self.plugins.get(plugin.directory)
+        if loaded is not None:
+            return loaded
+        with lock:
+            loaded = self.plugins.get(plugin.directory)  # another thread was first
+            if loaded is not None:
+                return loaded
+            loaded = _loaded.get(plugin.directory)
+            stamp = self.stamps.pop(plugin.directory, None)
+            if (
+                loaded is None
+                or loaded.load_error is not None  # failed imports are retried once a snapshot
+                or loaded.stamp != (stamp or file_stamp(plugin))
+            ):
+                loaded = load_plugin(plugin)
+                _loaded[plugin.directory] = loaded
+            self.plugins[plugin.directory] = loaded
+            return loaded
+
+    def operators_of(self, plugin: PluginDefinition, position: int) -> list[Operator]:
+        loaded = self.load(plugin)
+        visible = self.visible_names(plugin, position)
+        operators = []
+        for op in loaded.operators:
+            name = config_name(op)
+            if name is not None and (visible is None or name in visible):
+                operators.append(op)
+                self.by_uri.setdefault(f"{op.plugin_name}/{name}", op)
+        return operators
+
+    def lookup(self, uri: str) -> Operator | None:
+        op = self.by_uri.get(uri)
+        if op is not None:
+            return op
+        plugin_name, _, _ = uri.rpartition("/")
+        for position, plugin in enumerate(self.sources.get(plugin_name, ())):
+            if self.is_enabled(plugin):
+                self.operators_of(plugin, position)
+        return self.by_uri.get(uri)
+
+    def recheck(self) -> dict[str, tuple[Any, ...]] | None:
+        """The current stamps of the imported plugins' files, or ``None`` when this snapshot
+        can be kept: no file changed and no plugin failed to import (it is tried again)."""
+        stamps: dict[str, tuple[Any, ...]] = {}
+        keep = True
+        for directory, loaded in list(self.plugins.items()):
+            stamp = stamps[directory] = file_stamp(loaded.definition)
+            if stamp != loaded.stamp or loaded.load_error is not None:
+                keep = False
+        return None if keep else stamps
+
+
+# os.environ.get() re-encodes its key on every call (~0.5 us); the hot path reads the
+# underlying dict with pre-encoded keys instead (CPython's os._Environ keeps it in ``_data``)
+_ENV_DATA: Any = getattr(os.environ, "_data", None)
+if isinstance(_ENV_DATA, dict):
+    _ENV_KEYS = tuple(os.environ.encodekey(name) for name in ENV_NAMES)  # type: ignore[attr-defined]
+
+    def env_key() -> tuple[Any, ...]:
+        get = _ENV_DATA.get
+        return tuple([get(k) for k in _ENV_KEYS])
+
+else:  # pragma: no cover - other platforms
+
+    def env_key() -> tuple[Any, ...]:
+        get = os.environ.get
+        return tuple([get(name) for name in ENV_NAMES])
+
+
+def forget_gone(snap: Snapshot) -> None:
+    """Drops imported plugins that ``snap`` no longer has (gone, or in another plugins dir)."""
+    live = {p.directory for plugins in snap.sources.values() for p in plugins}
+    with lock:
+        for directory in [d for d in _loaded if d not in live]:
+            del _loaded[directory]
+
+
+def forget_loaded() -> None:
+    """Forgets every imported plugin: the next snapshot imports them again."""
+    with lock:
+        _loaded.clear()

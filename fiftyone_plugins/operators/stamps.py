@@ -1,0 +1,70 @@
+"""What changes when a plugin's files change: the stamps the registry compares.
+
+:func:`file_stamp` covers the manifest and every ``.py`` file of the plugin (a bounded walk
+that skips ``__pycache__``, hidden folders and ``node_modules``), so an edit of any module,
+not only of the entry file, makes the registry import the plugin again.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..definitions import PluginDefinition
+
+__all__ = ["MAX_STAMPED_ENTRIES", "SKIPPED_FOLDERS", "file_stamp", "source_stamps"]
+
+#: at most this many folder entries are looked at when stamping one plugin's Python files
+MAX_STAMPED_ENTRIES = 2000
+
+#: folders never searched for a plugin's Python code (hidden folders are skipped too)
+SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules"})
+
+
+def _stat(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def source_stamps(directory: str) -> tuple[tuple[str, int, int, int], ...]:
+    """``(path, mtime_ns, size, inode)`` of the ``.py`` files in a plugin folder, subfolders
+    included (not ``__pycache__``, ``node_modules``, hidden or symlinked folders), looking at
+    :data:`MAX_STAMPED_ENTRIES` folder entries at most."""
+    stamps: list[tuple[str, int, int, int]] = []
+    budget = MAX_STAMPED_ENTRIES
+    pending = [directory]
+    while pending and budget > 0:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as it:
+                for entry in it:
+                    budget -= 1
+                    if budget < 0:
+                        break
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        if name not in SKIPPED_FOLDERS:
+                            pending.append(entry.path)
+                    elif name.endswith(".py"):
+                        st = entry.stat()
+                        stamps.append((entry.path, st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:  # a folder or file that vanished or cannot be read
+            continue
+    stamps.sort()
+    return tuple(stamps)
+
+
+def file_stamp(definition: PluginDefinition) -> tuple[Any, ...]:
+    """What changes when the plugin's manifest or any of its Python files is edited, added
+    or removed."""
+    stamps: list[Any] = [definition.manifest_path, _stat(definition.manifest_path)]
+    entry = _stat(definition.py_entry_path)
+    stamps.append(entry)
+    if entry is not None:  # a JS-only plugin has no Python files to watch
+        stamps.append(source_stamps(definition.directory))
+    return tuple(stamps)

@@ -1,0 +1,393 @@
+"""The worker behind ``fiftyone-plugins delegated launch``: claim, run, record, repeat.
+
+A :class:`Worker` is handed a service (:class:`~.service.OperationService`), polls its store,
+atomically claims the oldest queued operation it may run and hands it to a runner
+(:mod:`.runner`; by default the executor, in this process). The outcome is recorded through
+:meth:`~.service.OperationService.record_outcome`: this worker is the one place a runner's
+failure is caught and turned into a failed operation.
+
+While an operation runs, a heartbeat thread renews its lease every third of the lease; a worker
+that dies stops renewing, and any other worker, while polling, resolves the expired lease
+(failed with "worker lost", or requeued when the operation allows retries). SIGINT/SIGTERM make
+the worker finish its current operations and exit; a second signal releases them back to the
+queue and exits at once. Idle workers back off to one poll per ``poll_interval``.
+
+Each operation gets one log line when it starts and one when it ends, on the
+``fiftyone_plugins.operators.worker`` logger.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import DelegatedOperationError, InvalidStateTransitionError
+from .result import ExecutionResult
+from .runner import (
+    ProgressCallback,
+    ProgressWriter,
+    Runner,
+    default_runner,
+    default_worker_id,
+    resolve_runner,
+)
+from .service import OperationService
+from .stores.records import DelegatedOperationDoc, ExecutionRunState
+
+__all__ = [
+    "RECORD_RETRY_SECONDS",
+    "ProgressCallback",
+    "ProgressWriter",
+    "Runner",
+    "Worker",
+    "WorkerStats",
+    "default_runner",
+    "resolve_runner",
+]
+
+logger = logging.getLogger(__name__)
+
+#: seconds a worker keeps trying to record an outcome while the store is unreachable
+RECORD_RETRY_SECONDS = 60.0
+
+#: longest wait between attempts to reach an unreachable store
+STORE_RETRY_MAX_DELAY = 30.0
+
+
+@dataclasses.dataclass
+class WorkerStats:
+    """What a worker did: operations completed, failed, released, and results discarded
+    because the worker had lost the operation."""
+
+    completed: int = 0
+    failed: int = 0
+    released: int = 0
+    lost: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.completed + self.failed + self.released + self.lost
+
+
+class Worker:
+    """Runs queued delegated operations until stopped, drained (``once``) or ``limit`` ran.
+
+    ``delegation_target`` and ``operators`` restrict what it claims; ``concurrency`` runs
+    several operations at once in threads; ``handle_signals`` installs SIGINT/SIGTERM handlers
+    (only possible from the main thread).
+    """
+
+    def __init__(
+        self,
+        service: OperationService | None = None,
+        *,
+        runner: Runner | str | None = None,
+        worker_id: str | None = None,
+        delegation_target: str | None = None,
+        operators: Sequence[str] | None = None,
+        once: bool = False,
+        limit: int | None = None,
+        poll_interval: float = 1.0,
+        concurrency: int = 1,
+        lease_seconds: float | None = None,
+        progress_interval: float = 0.5,
+        handle_signals: bool = False,
+        on_finished: Callable[[DelegatedOperationDoc], None] | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, not {concurrency}")
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be >= 1, not {limit}")
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be > 0, not {poll_interval}")
+        self.service = service or OperationService()
+        self.runner = resolve_runner(runner)
+        self.worker_id = worker_id or default_worker_id()
+        self.delegation_target = delegation_target
+        self.operators = None if operators is None else list(operators)
+        self.once = once
+        self.limit = limit
+        self.poll_interval = poll_interval
+        self.concurrency = concurrency
+        self.lease_seconds = (
+            self.service.lease_seconds if lease_seconds is None else float(lease_seconds)
+        )
+        self.progress_interval = progress_interval
+        self.handle_signals = handle_signals
+        self.on_finished = on_finished
+        self.stats = WorkerStats()
+        self._claimed = 0
+        self._active: dict[str, threading.Thread | None] = {}
+        self._active_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._finished = threading.Event()  # set when run() returns: the heartbeat stops
+        self._wake = threading.Event()
+        self._signals = 0
+
+    # -- control ---------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Asks the worker to exit after its current operations (thread-safe)."""
+        self._stopping.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self._signals += 1
+        name = signal.Signals(signum).name
+        if self._signals == 1:
+            logger.info(
+                "%s received: finishing the current operation(s), then exiting "
+                "(send it again to release them to the queue and exit now)",
+                name,
+            )
+            self.stop()
+        else:
+            raise KeyboardInterrupt(name)
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def run(self) -> WorkerStats:
+        """Polls and runs operations; returns what it did."""
+        previous: dict[int, Any] = {}
+        if self.handle_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, self._on_signal)
+        heartbeat = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
+        heartbeat.start()
+        logger.info(
+            "worker %s started (store %s, lease %gs%s)",
+            self.worker_id,
+            self.service.store.description,
+            self.lease_seconds,
+            f", target {self.delegation_target}" if self.delegation_target else "",
+        )
+        try:
+            self._loop()
+            self._wait_for_active()
+        except KeyboardInterrupt:
+            self._release_active()
+        finally:
+            self._stopping.set()
+            self._finished.set()
+            self._wake.set()
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+        logger.info(
+            "worker %s stopped: %d completed, %d failed, %d released",
+            self.worker_id,
+            self.stats.completed,
+            self.stats.failed,
+            self.stats.released,
+        )
+        return self.stats
+
+    def _limit_reached(self) -> bool:
+        return self.limit is not None and self._claimed >= self.limit
+
+    def _loop(self) -> None:
+        idle_wait = min(0.05, self.poll_interval)
+        last_reap = float("-inf")
+        outage = 0  # consecutive failed claims: the store is unreachable
+        while not self.stopping and not self._limit_reached():
+            now = time.monotonic()
+            if now - last_reap >= min(self.poll_interval, self.lease_seconds / 2):
+                last_reap = now
+                self._reap()
+            claimed = False
+            while not self.stopping and not self._limit_reached() and self._free_slots() > 0:
+                try:
+                    doc = self.service.claim_next(
+                        self.worker_id,
+                        self.lease_seconds,
+                        delegation_target=self.delegation_target,
+                        operators=self.operators,
+                    )
+                except DelegatedOperationError as e:
+                    if self.once:  # a drain-and-exit run reports the outage and stops
+                        raise
+                    # a long-running worker rides out restarts, failovers and blips
+                    outage += 1
+                    delay = min(STORE_RETRY_MAX_DELAY, self.poll_interval * 2**outage)
+                    logger.warning("cannot reach the store (%s); retrying in %.0fs", e, delay)
+                    self._wake.wait(delay)
+                    self._wake.clear()
+                    doc = None
+                    break
+                if outage:
+                    logger.info("the store is reachable again")
+                    outage = 0
+                if doc is None:
+                    break
+                claimed = True
+                self._claimed += 1
+                self._start(doc)
+            if claimed:
+                idle_wait = min(0.05, self.poll_interval)
+                continue
+            if self.once and not self._active:
+                return
+            self._wake.wait(idle_wait)
+            self._wake.clear()
+            idle_wait = min(idle_wait * 2, self.poll_interval)
+
+    def _free_slots(self) -> int:
+        with self._active_lock:
+            return self.concurrency - len(self._active)
+
+    def _reap(self) -> None:
+        try:
+            self.service.resolve_expired_leases()
+        except DelegatedOperationError as e:
+            logger.warning("could not resolve expired leases: %s", e)
+
+    def _start(self, doc: DelegatedOperationDoc) -> None:
+        assert doc.id is not None
+        if self.concurrency == 1:
+            with self._active_lock:
+                self._active[doc.id] = None
+            self._execute(doc)
+            return
+        thread = threading.Thread(
+            target=self._execute, args=(doc,), name=f"op-{doc.id}", daemon=True
+        )
+        with self._active_lock:
+            self._active[doc.id] = thread
+        thread.start()
+
+    def _wait_for_active(self) -> None:
+        while True:
+            with self._active_lock:
+                threads = [t for t in self._active.values() if t is not None]
+            if not threads:
+                return
+            for t in threads:
+                t.join(0.2)
+
+    def _release_active(self) -> None:
+        with self._active_lock:
+            ids = list(self._active)
+        for op_id in ids:
+            self._release(op_id)
+
+    def _release(self, op_id: str) -> None:
+        try:
+            self.service.release_operation(op_id, self.worker_id)
+        except DelegatedOperationError as e:
+            logger.warning("%s: could not release: %s", op_id, e)
+            return
+        self.stats.released += 1
+        logger.info("%s released back to the queue", op_id)
+
+    def _heartbeat(self) -> None:
+        # renews until run() returns, not merely until a stop is asked: after a first
+        # SIGTERM the current operations still run, and must keep their leases
+        interval = max(self.lease_seconds / 3, 0.05)
+        while not self._finished.wait(interval):
+            with self._active_lock:
+                ids = list(self._active)
+            for op_id in ids:
+                try:
+                    held = self.service.renew_lease(op_id, self.worker_id, self.lease_seconds)
+                except Exception as e:
+                    logger.warning("%s: could not renew the lease: %s", op_id, e)
+                    continue
+                if not held:
+                    with self._active_lock:
+                        still_running_here = op_id in self._active
+                    if still_running_here:
+                        logger.warning("%s: this worker no longer holds the operation", op_id)
+
+    # -- one operation ---------------------------------------------------------------------------
+
+    def _execute(self, doc: DelegatedOperationDoc) -> None:
+        """Runs one claimed operation and records its outcome: the one place failures are
+        caught."""
+        assert doc.id is not None
+        op_id = doc.id
+        started = time.monotonic()
+        logger.info("%s %s started (attempt %d)", op_id, doc.operator, doc.attempts)
+        progress = ProgressWriter(
+            self.service, op_id, self.worker_id, interval=self.progress_interval
+        )
+        final: DelegatedOperationDoc | None = None
+        try:
+            try:
+                outcome = ExecutionResult.from_outcome(self.runner(doc, progress))
+            except (KeyboardInterrupt, SystemExit):
+                self._release(op_id)
+                raise
+            except BaseException as e:  # a runner's failure fails the operation, nothing more
+                outcome = ExecutionResult.from_exception(e, uri=doc.operator)
+            progress.flush()
+            try:
+                final = self._record(op_id, outcome)
+            except _Unrecorded as e:
+                self.stats.lost += 1
+                logger.error(
+                    "%s %s finished, but its outcome could not be recorded (%s); the "
+                    "operation will be failed as lost when its lease expires",
+                    op_id,
+                    doc.operator,
+                    e,
+                )
+                return
+        finally:
+            with self._active_lock:
+                self._active.pop(op_id, None)
+            self._wake.set()
+        duration = time.monotonic() - started
+        if final is None:
+            self.stats.lost += 1
+            logger.warning(
+                "%s %s finished in %.2fs but its outcome was discarded: "
+                "the operation was taken from this worker",
+                op_id,
+                doc.operator,
+                duration,
+            )
+            return
+        if final.run_state is ExecutionRunState.COMPLETED:
+            self.stats.completed += 1
+            logger.info("%s %s completed in %.2fs", op_id, doc.operator, duration)
+        else:
+            self.stats.failed += 1
+            logger.info("%s %s failed in %.2fs: %s", op_id, doc.operator, duration, final.error)
+        if self.on_finished is not None:
+            self.on_finished(final)
+
+    def _record(self, op_id: str, outcome: ExecutionResult) -> DelegatedOperationDoc | None:
+        """Stores the outcome; ``None`` if the operation was taken from this worker.
+
+        A store that is unreachable or locked is retried with backoff (the heartbeat keeps
+        the lease meanwhile) for up to :data:`RECORD_RETRY_SECONDS`, then
+        :class:`_Unrecorded` is raised. (A result the store refuses is recorded as a failure
+        by :meth:`~.service.OperationService.record_outcome`.)
+        """
+        deadline = time.monotonic() + max(RECORD_RETRY_SECONDS, self.lease_seconds)
+        delay = 0.25
+        while True:
+            try:
+                return self.service.record_outcome(op_id, outcome, worker_id=self.worker_id)
+            except InvalidStateTransitionError:
+                return None
+            except Exception as e:
+                if time.monotonic() + delay > deadline:
+                    raise _Unrecorded(str(e)) from e
+                logger.warning(
+                    "%s: could not record the outcome (%s); retrying in %.1fs", op_id, e, delay
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, STORE_RETRY_MAX_DELAY)
+
+
+class _Unrecorded(Exception):
+    """The outcome of an operation could not be written to the store in time."""
