@@ -33,6 +33,9 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     └── DelegatedOperationError          about delegated operations (.op_id)
         ├── OperationNotFoundError       no operation with that id
         ├── InvalidStateTransitionError  e.g. deleting a running operation
+        ├── ScheduleError                an invalid schedule: cron, interval, zone, policy
+        │   │                            (.schedule_id)
+        │   └── ScheduleNotFoundError    no schedule with that id
         └── StoreError                   the store is unreachable, locked or corrupt
             ├── CorruptRecordError       one stored record cannot be read back (.reason)
             └── UnstorableRecordError    the store refused the data itself (too large, not
@@ -262,6 +265,22 @@ class OperationNotFoundError(DelegatedOperationError):
 
 class InvalidStateTransitionError(DelegatedOperationError):
     """The requested change is not allowed from the operation's current run state."""
+
+
+class ScheduleError(DelegatedOperationError):
+    """A schedule cannot be created or changed as asked: a bad cron expression, interval,
+    time zone or policy, or a missing optional dependency (``fiftyone-plugins[schedules]``)."""
+
+    schedule_id: str | None
+
+    def __init__(self, message: str, schedule_id: str | None = None) -> None:
+        super().__init__(message, schedule_id=schedule_id)
+
+
+class ScheduleNotFoundError(ScheduleError):
+    """No schedule has the given id (or the id is malformed)."""
+
+    exit_code = 2
 
 
 class StoreError(DelegatedOperationError):

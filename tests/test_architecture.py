@@ -55,6 +55,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.stores",
             "fiftyone_plugins.operators.stores.*",
             "fiftyone_plugins.operators.store",
+            "fiftyone_plugins.operators.triggers",
         ),
     ),
     (
@@ -96,6 +97,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.queries",
             "fiftyone_plugins.operators.bulk",
             "fiftyone_plugins.operators.service",
+            "fiftyone_plugins.operators.schedules",
         ),
     ),
     (
@@ -103,7 +105,15 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
         5,
         ("fiftyone_plugins.operators.drivers", "fiftyone_plugins.operators.executor"),
     ),
-    ("worker", 6, ("fiftyone_plugins.operators.runner", "fiftyone_plugins.operators.worker")),
+    (
+        "worker",
+        6,
+        (
+            "fiftyone_plugins.operators.runner",
+            "fiftyone_plugins.operators.worker",
+            "fiftyone_plugins.operators.scheduler",
+        ),
+    ),
     (
         "facades",
         7,

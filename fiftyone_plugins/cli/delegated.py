@@ -9,6 +9,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from . import schedule
 from ._output import check, print_json, print_key_values, print_table
 
 if TYPE_CHECKING:
@@ -136,6 +137,7 @@ def register(groups: Any) -> None:
     p.add_argument("-s", "--state", type=_state, help="only operations in this run state")
     p.add_argument("-t", "--target", help="only operations for this delegation target")
     p.add_argument("-m", "--match", help="operator URI or label containing this text")
+    p.add_argument("--schedule", metavar="ID", help="only operations fired by this schedule")
     p.add_argument(
         "--sort-by", type=_sort_key, default="queued_at", help=f"one of {', '.join(_SORT_KEYS)}"
     )
@@ -176,6 +178,8 @@ def register(groups: Any) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="show what would be deleted")
     p.set_defaults(handler=_cleanup)
+
+    schedule.register(sub)  # `delegated schedule ...` and `delegated scheduler`
 
 
 # -- formatting ----------------------------------------------------------------------------------
@@ -284,6 +288,7 @@ def _list(args: argparse.Namespace) -> None:
         sort_by=args.sort_by,
         reverse=args.reverse,
         limit=args.limit,
+        schedule_id=args.schedule,
     )
     _print_ops(docs)
 

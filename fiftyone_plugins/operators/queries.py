@@ -9,6 +9,7 @@ operation stores as its context is shaped by :func:`serialize_context`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "Filter",
     "as_tuple",
     "build_query",
+    "lineage_filters",
     "context_value",
     "paging_keywords",
     "search_text",
@@ -143,3 +145,17 @@ def build_query(
         limit=limit,
         skip=skip,
     )
+
+
+def lineage_filters(query: OperationQuery, kwargs: dict[str, Any]) -> OperationQuery:
+    """``query`` with the ``schedule_id=`` and ``parent_id=`` keywords taken out of
+    ``kwargs`` as filters: the operations a schedule fired, the children of an operation."""
+    schedule_id = kwargs.pop("schedule_id", None)
+    parent_id = kwargs.pop("parent_id", None)
+    if schedule_id is not None:
+        ids = tuple(validate_id(i) for i in as_tuple(schedule_id) or ())
+        query = dataclasses.replace(query, schedule_ids=ids)
+    if parent_id is not None:
+        parents = tuple(validate_id(i) for i in as_tuple(parent_id) or ())
+        query = dataclasses.replace(query, parent_ids=parents)
+    return query

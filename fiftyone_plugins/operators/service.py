@@ -30,7 +30,14 @@ from typing import Any
 
 from ..errors import InvalidStateTransitionError, OperationNotFoundError, UnstorableRecordError
 from . import bulk
-from .queries import Filter, build_query, context_value, paging_keywords, serialize_context
+from .queries import (
+    Filter,
+    build_query,
+    context_value,
+    lineage_filters,
+    paging_keywords,
+    serialize_context,
+)
 from .result import ExecutionResult
 from .stores import DelegatedOperationStore, resolve_store
 from .stores.records import (
@@ -177,7 +184,8 @@ class OperationService:
         Each filter takes one value or several; ``match``/``search`` is a case-insensitive
         substring of the operator URI or label. ``paging=`` (FiftyOne's
         ``DelegatedOperationPagingParams`` or a dict with ``sort_by``, ``sort_direction``,
-        ``skip``, ``limit``) overrides the sort and paging keywords.
+        ``skip``, ``limit``) overrides the sort and paging keywords. ``schedule_id=`` and
+        ``parent_id=`` select what a schedule fired and the children of an operation.
         """
         paged = paging_keywords(kwargs.pop("paging", None))
         sort_by = paged.get("sort_by", sort_by)
@@ -188,7 +196,7 @@ class OperationService:
             operator, dataset_name, dataset_id, run_state, delegation_target, search,
             match, pinned, ids, sort_by, reverse, limit, skip,
         )  # fmt: skip
-        return self.store.find(query)
+        return self.store.find(lineage_filters(query, kwargs))
 
     def count(
         self,
@@ -208,7 +216,7 @@ class OperationService:
             operator, dataset_name, dataset_id, run_state, delegation_target, search,
             match, pinned,
         )  # fmt: skip
-        return self.store.count(query)
+        return self.store.count(lineage_filters(query, kwargs))
 
     def get_queued_operations(self, operator: Filter = None, dataset_name: Filter = None):
         """Queued operations, oldest first."""

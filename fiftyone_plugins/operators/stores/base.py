@@ -47,7 +47,9 @@ class OperationQuery:
     """Which operations to find and in what order.
 
     Each filter left as ``None`` matches everything; a tuple matches any of its values.
-    ``match`` is a case-insensitive substring of the operator URI or the label. Ties in the sort
+    ``match`` is a case-insensitive substring of the operator URI or the label;
+    ``schedule_ids`` and ``parent_ids`` select the operations a schedule fired or the children
+    of a pipeline or fan-out (``parent_ids=(None,)``: top-level operations only). Ties in the sort
     order keep insertion order (reversed with ``reverse``).
     """
 
@@ -59,6 +61,8 @@ class OperationQuery:
     delegation_targets: tuple[str | None, ...] | None = None
     pinned: bool | None = None
     match: str | None = None
+    schedule_ids: tuple[str, ...] | None = None
+    parent_ids: tuple[str | None, ...] | None = None
     sort_by: SortField = SortField.QUEUED_AT
     reverse: bool = False
     limit: int | None = None

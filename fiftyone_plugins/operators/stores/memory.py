@@ -34,6 +34,7 @@ from .records import (
     stamped_changes,
     utcnow,
 )
+from .schedules_memory import MemorySchedules
 
 __all__ = ["MemoryStore"]
 
@@ -48,6 +49,8 @@ def _matches(doc: DelegatedOperationDoc, q: OperationQuery) -> bool:
         (q.dataset_names, doc.dataset_name),
         (q.dataset_ids, doc.dataset_id),
         (q.delegation_targets, doc.delegation_target),
+        (q.schedule_ids, doc.schedule_id),
+        (q.parent_ids, doc.parent_id),
     ]
     for allowed, value in checks:
         if allowed is not None and value not in allowed:
@@ -68,6 +71,8 @@ def _matches_raw(op_id: str, data: Any, q: OperationQuery) -> bool:
         (q.dataset_names, raw.get("dataset_name")),
         (q.dataset_ids, raw.get("dataset_id")),
         (q.delegation_targets, raw.get("delegation_target")),
+        (q.schedule_ids, raw.get("schedule_id")),
+        (q.parent_ids, raw.get("parent_id")),
     ]
     for allowed, value in checks:
         try:
@@ -84,7 +89,7 @@ def _matches_raw(op_id: str, data: Any, q: OperationQuery) -> bool:
     return True
 
 
-class MemoryStore(DelegatedOperationStore):
+class MemoryStore(MemorySchedules, DelegatedOperationStore):
     """Keeps everything in this process's memory; lost when the process exits."""
 
     def __init__(self) -> None:

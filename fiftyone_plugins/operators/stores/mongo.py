@@ -50,6 +50,7 @@ from .records import (
     stamped_changes,
     utcnow,
 )
+from .schedules_mongo import MongoSchedules
 
 __all__ = ["DEFAULT_DATABASE", "MongoStore", "database_from_uri"]
 
@@ -138,7 +139,7 @@ def _stored_text(raw: Mapping[str, Any]) -> str:
         return repr(raw)
 
 
-class MongoStore(DelegatedOperationStore):
+class MongoStore(MongoSchedules, DelegatedOperationStore):
     """Operations in ``<db>.delegated_operations``, entries in ``<db>.execution_store``."""
 
     def __init__(self, uri: str, database: str | None = None) -> None:
@@ -273,6 +274,8 @@ class MongoStore(DelegatedOperationStore):
             ("dataset_name", q.dataset_names),
             ("dataset_id", q.dataset_ids),
             ("delegation_target", q.delegation_targets),
+            ("schedule_id", q.schedule_ids),
+            ("parent_id", q.parent_ids),
         ):
             if values is not None:
                 spec[field] = {"$in": list(values)}

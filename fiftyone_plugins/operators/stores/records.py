@@ -121,6 +121,7 @@ DATETIME_FIELDS = (
     "failed_at",
     "updated_at",
     "lease_expires_at",
+    "fire_time",
 )
 
 
@@ -200,6 +201,12 @@ class DelegatedOperationDoc:
     error_trace: str | None = None
     pinned: bool = False
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: the schedule that created this operation and the fire time it is for (see
+    #: :mod:`fiftyone_plugins.operators.schedules`); None for operations queued directly
+    schedule_id: str | None = None
+    fire_time: _dt.datetime | None = None
+    #: the pipeline or fan-out operation this one is a child of (None: a top-level operation)
+    parent_id: str | None = None
 
     # FiftyOne names, so code written against it reads the same
     @property

@@ -38,13 +38,15 @@ from .records import (
     stamped_changes,
     utcnow,
 )
+from .schedules_sqlite import SCHEDULES_SCHEMA, SQLiteSchedules, migrate_to_v2
 from .sqlite_file import SQLiteFile
 
 __all__ = ["SQLiteStore", "path_from_uri"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+#: 2: schedules and the schedule/parent indexes of operations (:mod:`.schedules_sqlite`)
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS delegated_operations (
@@ -65,7 +67,9 @@ CREATE TABLE IF NOT EXISTS delegated_operations (
     lease_expires_at TEXT,
     worker_id TEXT,
     pinned INTEGER NOT NULL DEFAULT 0,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    schedule_id TEXT,
+    parent_id TEXT
 );
 CREATE INDEX IF NOT EXISTS delegated_operations_claim
     ON delegated_operations (run_state, queued_at, seq);
@@ -100,6 +104,8 @@ _COLUMNS = (
     "lease_expires_at",
     "worker_id",
     "pinned",
+    "schedule_id",
+    "parent_id",
 )
 
 #: what every query reading whole records selects: ``id``, ``data``, then the columns, so a
@@ -143,12 +149,16 @@ def path_from_uri(uri: str) -> str:
     return rest if rest == ":memory:" else os.path.abspath(os.path.expanduser(rest))
 
 
-class SQLiteStore(SQLiteFile, DelegatedOperationStore):
+class SQLiteStore(SQLiteFile, SQLiteSchedules, DelegatedOperationStore):
     """Operations and execution-store entries in one SQLite file (see :class:`SQLiteFile`
     for the connection, its timeout and its errors)."""
 
     SCHEMA_VERSION = SCHEMA_VERSION
-    SCHEMA = _SCHEMA
+    SCHEMA = _SCHEMA + SCHEDULES_SCHEMA
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        migrate_to_v2(conn)  # columns of version 2 on a version-1 file, then the schema
+        super()._prepare(conn)
 
     @classmethod
     def from_uri(cls, uri: str) -> SQLiteStore:
@@ -250,6 +260,8 @@ class SQLiteStore(SQLiteFile, DelegatedOperationStore):
         any_of("dataset_name", q.dataset_names)
         any_of("dataset_id", q.dataset_ids)
         any_of("delegation_target", q.delegation_targets)
+        any_of("schedule_id", q.schedule_ids)
+        any_of("parent_id", q.parent_ids)
         if q.pinned is not None:
             clauses.append("pinned = ?")
             params.append(int(q.pinned))

@@ -1,0 +1,163 @@
+"""Schedules in the SQLite file of :class:`~.sqlite.SQLiteStore`, and the schema they add.
+
+A schedule is one row of ``delegated_schedules``: the record as JSON in ``data`` plus indexed
+copies of ``enabled`` and ``next_fire_at`` (the due-schedules query). Every change is a
+``BEGIN IMMEDIATE`` transaction of the store's :class:`~.sqlite_file.SQLiteFile`, which is what
+makes the compare-and-set of :meth:`SQLiteSchedules.update_schedule` atomic across processes.
+
+Schema version 2 also gives operations two indexed columns, ``schedule_id`` (the schedule
+that fired it) and ``parent_id`` (the pipeline or fan-out it is a child of). A version-1 file
+is migrated in place by :func:`migrate_to_v2`: ``ALTER TABLE ... ADD COLUMN`` in a ``BEGIN
+IMMEDIATE`` transaction that first checks which columns exist, so processes opening an old
+file at once are safe; old rows get NULL, which is what their records mean. (Indexes on
+``json_extract(data, ...)`` would need no column but make SQLite refuse every statement that
+meets one corrupt row, which the store must survive.)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+from .records import format_datetime, new_id, utcnow
+from .schedule_base import ANY, ScheduleStore
+from .schedule_records import ScheduleDoc, normalize_schedule_changes
+
+__all__ = ["LINEAGE_COLUMNS", "SCHEDULES_SCHEMA", "SQLiteSchedules", "migrate_to_v2"]
+
+#: the operation columns version 2 adds
+LINEAGE_COLUMNS = ("schedule_id", "parent_id")
+
+SCHEDULES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS delegated_schedules (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    next_fire_at TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delegated_schedules_due
+    ON delegated_schedules (enabled, next_fire_at);
+CREATE INDEX IF NOT EXISTS delegated_operations_schedule
+    ON delegated_operations (schedule_id);
+CREATE INDEX IF NOT EXISTS delegated_operations_parent
+    ON delegated_operations (parent_id);
+"""
+
+
+def migrate_to_v2(conn: sqlite3.Connection) -> None:
+    """Adds the :data:`LINEAGE_COLUMNS` to a version-1 file's operations table (the rest of
+    version 2 is created by the idempotent schema that runs next)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if not 0 < version < 2:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        present = {row[1] for row in conn.execute("PRAGMA table_info(delegated_operations)")}
+        for column in LINEAGE_COLUMNS:
+            if column not in present:
+                conn.execute(f"ALTER TABLE delegated_operations ADD COLUMN {column} TEXT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _row(doc: ScheduleDoc) -> dict[str, Any]:
+    return {
+        "id": doc.id,
+        "enabled": int(doc.enabled),
+        "next_fire_at": format_datetime(doc.next_fire_at),
+        "data": json.dumps(doc.to_dict()),
+    }
+
+
+class SQLiteSchedules(ScheduleStore):
+    """The :class:`ScheduleStore` half of :class:`~.sqlite.SQLiteStore` (which provides the
+    ``_tx`` and ``_read`` of its file)."""
+
+    # provided by SQLiteFile
+    _tx: Any
+    _read: Any
+
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._tx()  # type: ignore[no-any-return]
+
+    def insert_schedule(self, doc: ScheduleDoc) -> ScheduleDoc:
+        new = doc.copy()
+        new.id = new.id or new_id()
+        with self._transaction() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO delegated_schedules (id, enabled, next_fire_at, data) "
+                    "VALUES (:id, :enabled, :next_fire_at, :data)",
+                    _row(new),
+                )
+            except sqlite3.IntegrityError as e:
+                raise ValueError(f"A schedule with id {new.id} already exists") from e
+        return new.copy()
+
+    def get_schedule(self, schedule_id: str) -> ScheduleDoc | None:
+        rows = self._read("SELECT data FROM delegated_schedules WHERE id = ?", (schedule_id,))
+        return ScheduleDoc.from_dict(json.loads(rows[0][0])) if rows else None
+
+    def _docs(self, rows: Iterator[tuple[Any, ...]]) -> list[ScheduleDoc]:
+        return [ScheduleDoc.from_dict(json.loads(r[0])) for r in rows]
+
+    def list_schedules(self, *, enabled: bool | None = None) -> list[ScheduleDoc]:
+        if enabled is None:
+            rows = self._read("SELECT data FROM delegated_schedules ORDER BY seq")
+        else:
+            rows = self._read(
+                "SELECT data FROM delegated_schedules WHERE enabled = ? ORDER BY seq",
+                (int(enabled),),
+            )
+        return self._docs(iter(rows))
+
+    def due_schedules(self, now: _dt.datetime, limit: int = 1000) -> list[ScheduleDoc]:
+        rows = self._read(
+            "SELECT data FROM delegated_schedules WHERE enabled = 1 "
+            "AND next_fire_at IS NOT NULL AND next_fire_at <= ? "
+            "ORDER BY next_fire_at, seq LIMIT ?",
+            (format_datetime(now), limit),
+        )
+        return self._docs(iter(rows))
+
+    def update_schedule(
+        self,
+        schedule_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_next_fire_at: _dt.datetime | None = ANY,
+        expected_enabled: bool | None = None,
+    ) -> ScheduleDoc | None:
+        values = normalize_schedule_changes(changes)
+        values.setdefault("updated_at", utcnow())
+        with self._transaction() as conn:
+            found = conn.execute(
+                "SELECT data FROM delegated_schedules WHERE id = ?", (schedule_id,)
+            ).fetchone()
+            if found is None:
+                return None
+            doc = ScheduleDoc.from_dict(json.loads(found[0]))
+            if expected_next_fire_at is not ANY and doc.next_fire_at != expected_next_fire_at:
+                return None
+            if expected_enabled is not None and doc.enabled != expected_enabled:
+                return None
+            for name, value in values.items():
+                setattr(doc, name, value)
+            conn.execute(
+                "UPDATE delegated_schedules SET enabled = :enabled, "
+                "next_fire_at = :next_fire_at, data = :data WHERE id = :id",
+                _row(doc),
+            )
+            return doc
+
+    def delete_schedule(self, schedule_id: str) -> bool:
+        with self._transaction() as conn:
+            cur = conn.execute("DELETE FROM delegated_schedules WHERE id = ?", (schedule_id,))
+            return cur.rowcount > 0
