@@ -56,6 +56,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.stores.*",
             "fiftyone_plugins.operators.store",
             "fiftyone_plugins.operators.triggers",
+            "fiftyone_plugins.operators.pipeline_types",
         ),
     ),
     (
@@ -114,9 +115,10 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.scheduler",
         ),
     ),
+    ("workflows", 7, ("fiftyone_plugins.operators.pipeline",)),
     (
         "facades",
-        7,
+        8,
         (
             "fiftyone_plugins",
             "fiftyone_plugins.operators",
@@ -127,7 +129,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.testing",
         ),
     ),
-    ("cli", 8, ("fiftyone_plugins.cli", "fiftyone_plugins.cli.*", "fiftyone_plugins.__main__")),
+    ("cli", 9, ("fiftyone_plugins.cli", "fiftyone_plugins.cli.*", "fiftyone_plugins.__main__")),
 ]
 
 #: upward imports that must stay, each documented in docs/architecture.md

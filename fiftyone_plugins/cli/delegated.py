@@ -321,7 +321,25 @@ def _info(args: argparse.Namespace) -> None:
         ("error", doc.error or ""),
         ("traceback", doc.error_trace or ""),
     ]
+    rows += _lineage_rows(doc)
     print_key_values(rows)
+
+
+def _lineage_rows(doc: DelegatedOperation) -> list[tuple[str, Any]]:
+    """The schedule, parent and children of an operation (children: id, state, progress)."""
+    rows: list[tuple[str, Any]] = []
+    if doc.schedule_id:
+        rows += [("schedule_id", doc.schedule_id), ("fire_time", _when(doc.fire_time))]
+    if doc.parent_id:
+        rows.append(("parent_id", doc.parent_id))
+    children = _service().list_operations(parent_id=doc.id)
+    if children:
+        lines = [
+            f"{c.id}  {c.metadata.get('stage_name') or c.operator}  {_state_text(c)}"
+            for c in children
+        ]
+        rows.append(("children", lines))
+    return rows
 
 
 def _output(args: argparse.Namespace) -> None:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         execute_operator_async,
     )
     from .panel import Categories, Panel, PanelConfig
+    from .pipeline import Pipeline, PipelineOperator, PipelineStage
     from .progress import ProgressHandler, is_new
     from .registry import (
         OperatorRegistry,
@@ -67,6 +68,9 @@ _EXPORTS = {
     "ExecutionStore": "store",
     "ProgressHandler": "progress",
     "is_new": "progress",
+    "Pipeline": "pipeline",
+    "PipelineOperator": "pipeline",
+    "PipelineStage": "pipeline",
 }
 
 __all__ = [
@@ -84,6 +88,9 @@ __all__ = [
     "OperatorRegistry",
     "Panel",
     "PanelConfig",
+    "Pipeline",
+    "PipelineOperator",
+    "PipelineStage",
     "ProgressHandler",
     "execute_operator",
     "execute_operator_async",

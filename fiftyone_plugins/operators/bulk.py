@@ -29,7 +29,13 @@ from .stores.records import DelegatedOperationDoc, ExecutionRunState, sources_of
 if TYPE_CHECKING:
     from .service import OperationService
 
-__all__ = ["check_all", "cleanup", "delete_operations", "fail_operations"]
+__all__ = [
+    "check_all",
+    "cleanup",
+    "delete_operations",
+    "fail_operations",
+    "refuse_lone_children",
+]
 
 logger = logging.getLogger("fiftyone_plugins.operators.service")
 
@@ -122,7 +128,8 @@ def delete_operations(service: OperationService, ids: Iterable[str]) -> list[Del
     """
     allowed = [s for s in ExecutionRunState if s is not ExecutionRunState.RUNNING]
     hint = "; fail it first (`fiftyone-plugins delegated fail ID`)"
-    checked = check_all(service, ids, "delete", allowed, hint)
+    checked = check_all(service, _with_children(service, ids), "delete", allowed, hint)
+    refuse_lone_children(checked, "delete")
     done: list[DelegatedOperation] = []
     for key, doc in checked:
         if not service.store.delete(key, expected_states=allowed):  # changed since the check
@@ -141,6 +148,29 @@ def delete_operations(service: OperationService, ids: Iterable[str]) -> list[Del
             raise _partly(error, "deleted", done)
         done.append(doc or DelegatedOperationDoc(operator="?", id=key))
     return done
+
+
+def _with_children(service: OperationService, ids: Iterable[str]) -> list[str]:
+    """``ids`` with the children of pipelines and fan-outs among them first: deleting a
+    parent deletes its children."""
+    keys = list(dict.fromkeys(validate_id(i) for i in ids))
+    children = service.store.find(OperationQuery(parent_ids=tuple(keys))) if keys else []
+    return [c.id for c in children if c.id is not None and c.id not in keys] + keys
+
+
+def refuse_lone_children(
+    checked: Sequence[tuple[str, DelegatedOperation | None]], action: str
+) -> None:
+    """A child operation (a pipeline stage, a fan-out slice) is only changed with its parent
+    (FiftyOne Enterprise's rule); it may still be failed alone."""
+    keys = {key for key, _ in checked}
+    for key, doc in checked:
+        if doc is not None and doc.parent_id and doc.parent_id not in keys:
+            raise InvalidStateTransitionError(
+                f"Cannot {action} delegated operation {key} alone: it is a child of "
+                f"{doc.parent_id}; {action} that operation instead",
+                op_id=key,
+            )
 
 
 def cleanup(

@@ -21,6 +21,7 @@ from typing import Any
 from ..secrets import SecretsDict
 from .invocation import Executor, InvocationRequest
 from .operations import Operations
+from .pipeline_types import PipelineContext
 
 __all__ = ["ExecutionContext"]
 
@@ -233,6 +234,11 @@ class ExecutionContext:
     @property
     def delegated_operation_id(self) -> str | None:
         return self._delegated_operation_id
+
+    @property
+    def pipeline(self) -> PipelineContext:
+        """Where this run is in a pipeline (``.active`` False when it is not a stage)."""
+        return PipelineContext.from_dict(self.request_params.get("pipeline"))
 
     @property
     def requesting_delegated_execution(self) -> bool:

@@ -392,6 +392,7 @@ class OperationService:
                 "only completed or failed operations can be rerun",
                 op_id=doc.id,
             )
+        bulk.refuse_lone_children([(doc.id or "", doc)], "rerun")  # stages rerun with parents
         metadata = dict(doc.metadata)
         metadata["rerun_of"] = doc.id
         return self.queue_operation(
