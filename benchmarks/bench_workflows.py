@@ -1,16 +1,24 @@
-"""Workflows: firing due schedules.
+"""Workflows: firing due schedules, delegated pipelines.
 
 Usage::
 
-    python benchmarks/bench_workflows.py                    # 1,000 schedules on SQLite
+    python benchmarks/bench_workflows.py                    # everything, on SQLite
     python benchmarks/bench_workflows.py --schedules 5000 --backends sqlite memory
+    python benchmarks/bench_workflows.py --only pipeline --pipelines 100
 
-Creates ``--schedules`` interval schedules that are all due at one fake time, then times one
+Schedules: creates ``--schedules`` interval schedules all due at one fake time, then times one
 :meth:`ScheduleService.fire_due` pass over them (each fire: the overlap check, the insert of
 the operation under its derived id, the compare-and-set advance of the schedule), and a second
-pass at the same time (nothing due: the cost of an idle pass).
+pass at the same time (nothing due: an idle pass).
 
-Target: firing 1,000 due schedules in under 1 s on SQLite.
+Pipelines: queues ``--pipelines`` delegated 3-stage pipelines of no-op stages (a real plugin,
+through ``execute_operator``) on SQLite and drains them with one in-process worker; then
+drains as many plain no-op operations as there were pipelines. The overhead per stage is the
+difference divided by the number of stages: what making a stage a child operation (queue,
+take, run through the operators layer, record, progress) costs.
+
+Targets: firing 1,000 due schedules in under 1 s on SQLite; pipeline overhead under 5 ms per
+stage on SQLite.
 """
 
 from __future__ import annotations
@@ -58,11 +66,97 @@ def bench_fire(kind: str, count: int) -> dict[str, float]:
     return {"fire_s": fired, "per_schedule_ms": fired / count * 1000, "idle_pass_ms": idle * 1e3}
 
 
+PLUGIN = {
+    "fiftyone.yml": "name: '@bench/flow'\noperators: [noop, pipe]\n",
+    "__init__.py": (
+        "import fiftyone_plugins.operators as foo\n\n\n"
+        "class Noop(foo.Operator):\n"
+        "    config = foo.OperatorConfig(name='noop', allow_delegated_execution=True)\n\n"
+        "    def execute(self, ctx):\n"
+        "        return None\n\n\n"
+        "class Pipe(foo.PipelineOperator):\n"
+        "    config = foo.OperatorConfig(name='pipe', allow_delegated_execution=True)\n\n"
+        "    def resolve_pipeline(self, ctx):\n"
+        "        p = foo.Pipeline()\n"
+        "        for i in range(3):\n"
+        "            p.stage('@bench/flow/noop', name=f's{i}')\n"
+        "        return p\n\n\n"
+        "def register(p):\n"
+        "    p.register(Noop)\n"
+        "    p.register(Pipe)\n"
+    ),
+}
+
+
+def _drain_timed(queue_one, count: int) -> float:
+    from fiftyone_plugins.operators.delegated import DelegatedOperationService
+    from fiftyone_plugins.operators.orchestrator import Worker
+
+    for i in range(count):
+        queue_one(i)
+    start = time.perf_counter()
+    Worker(DelegatedOperationService(), once=True, poll_interval=0.01).run()
+    elapsed = time.perf_counter() - start
+    service = DelegatedOperationService()
+    failed = service.count(run_state="failed")
+    if failed:
+        raise SystemExit(f"{failed} operations failed: {service.list_operations()[0].error}")
+    return elapsed
+
+
+def bench_pipeline(count: int) -> dict[str, float]:
+    """Delegated 3-stage pipelines vs plain operations, one worker, SQLite."""
+    import os
+
+    with tempfile.TemporaryDirectory() as root:
+        for name, text in PLUGIN.items():
+            path = pathlib.Path(root, "plugins", "flow", name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        os.environ.update(
+            FIFTYONE_PLUGINS_DIR=f"{root}/plugins",
+            FIFTYONE_CONFIG_PATH=f"{root}/config.json",
+            FIFTYONE_DELEGATED_OPERATION_STORE=f"sqlite:///{root}/ops.db",
+        )
+        import fiftyone_plugins.operators as foo
+        from fiftyone_plugins.operators.stores import clear_cache
+
+        clear_cache()
+        foo.execute_operator("@bench/flow/noop", request_delegation=True)  # warm-up: loads
+        _drain_timed(lambda i: None, 0)
+        pipes = _drain_timed(
+            lambda i: foo.execute_operator("@bench/flow/pipe", request_delegation=True), count
+        )
+        plain = _drain_timed(
+            lambda i: foo.execute_operator("@bench/flow/noop", request_delegation=True), count
+        )
+        clear_cache()
+    stages = 3 * count
+    return {
+        "pipelines_s": pipes,
+        "plain_s": plain,
+        "per_stage_ms": pipes / stages * 1000,
+        "overhead_per_stage_ms": (pipes - plain) / stages * 1000,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schedules", type=int, default=1000)
+    parser.add_argument("--pipelines", type=int, default=100)
     parser.add_argument("--backends", nargs="+", default=["sqlite"], choices=["sqlite", "memory"])
+    parser.add_argument("--only", choices=["schedules", "pipeline"])
     args = parser.parse_args(argv)
+    if args.only in (None, "pipeline"):
+        r = bench_pipeline(args.pipelines)
+        print(
+            f"{args.pipelines} delegated 3-stage pipelines, 1 worker [sqlite]: "
+            f"{r['pipelines_s']:.3f} s ({r['per_stage_ms']:.2f} ms per stage); "
+            f"{args.pipelines} plain operations {r['plain_s']:.3f} s; "
+            f"overhead {r['overhead_per_stage_ms']:.2f} ms per stage"
+        )
+    if args.only == "pipeline":
+        return 0
     for kind in args.backends:
         r = bench_fire(kind, args.schedules)
         print(
