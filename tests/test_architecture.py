@@ -115,7 +115,11 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.scheduler",
         ),
     ),
-    ("workflows", 7, ("fiftyone_plugins.operators.pipeline",)),
+    (
+        "workflows",
+        7,
+        ("fiftyone_plugins.operators.children", "fiftyone_plugins.operators.pipeline"),
+    ),
     (
         "facades",
         8,

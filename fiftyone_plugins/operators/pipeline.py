@@ -35,27 +35,18 @@ its predecessors completed and resumes at the failed stage, unless that stage is
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sys
 import threading
-import time
 from typing import Any
 
-from ..errors import ExecutionError, InvalidStateTransitionError
+from ..errors import ExecutionError, OperationNotFoundError
+from .children import Children, child_id
 from .context import ExecutionContext
-from .executor import execute_operator, run_delegated_operation
+from .executor import execute_operator
 from .operator import Operator
 from .pipeline_types import Pipeline, PipelineContext, PipelineStage
-from .runner import ProgressWriter
-from .service import OperationService
-from .stores.records import (
-    TERMINAL_STATES,
-    DelegatedOperationDoc,
-    ExecutionRunState,
-    json_copy,
-    utcnow,
-)
+from .stores.records import TERMINAL_STATES, DelegatedOperationDoc, ExecutionRunState, json_copy
 
 __all__ = [
     "Pipeline",
@@ -99,8 +90,7 @@ class PipelineOperator(Operator):
 
 def child_operation_id(parent_id: str, stage_index: int, attempt: int) -> str:
     """The id of a pipeline's child operation: derived, so a restarted pipeline finds it."""
-    key = f"{parent_id}|stage|{stage_index}|{attempt}"
-    return hashlib.sha256(key.encode()).hexdigest()[:24]
+    return child_id(parent_id, f"stage|{stage_index}|{attempt}")
 
 
 class _Stages:
@@ -200,17 +190,15 @@ class _DelegatedStages(_Stages):
 
     def __init__(self, ctx: ExecutionContext, pipeline: Pipeline) -> None:
         super().__init__(ctx, pipeline)
-        self.service = OperationService()
-        self.parent_id = str(ctx.delegated_operation_id)
-        self.worker_id = f"pipeline:{self.parent_id}"
-        parent = self.service.get(self.parent_id)
-        self.parent = parent
-        self.own = self._children(self.parent_id)
-        self.earlier = self._earlier_children(parent)
+        self.children = Children(ctx)
+        self.parent_id = self.children.parent_id
+        self.own = self._by_stage(self.children.list())
+        self.earlier = self._earlier_children(self.children.parent)
 
-    def _children(self, parent_id: str) -> dict[int, list[DelegatedOperationDoc]]:
+    @staticmethod
+    def _by_stage(children: list[DelegatedOperationDoc]) -> dict[int, list[DelegatedOperationDoc]]:
         by_stage: dict[int, list[DelegatedOperationDoc]] = {}
-        for child in self.service.list_operations(parent_id=parent_id):
+        for child in children:
             index = child.metadata.get("stage_index")
             if isinstance(index, int):
                 by_stage.setdefault(index, []).append(child)
@@ -227,115 +215,52 @@ class _DelegatedStages(_Stages):
             if not previous_id:
                 break
             try:
-                current = self.service.get(previous_id)
-            except Exception:  # the predecessor was deleted: nothing more to reuse
+                current = self.children.service.get(previous_id)
+            except OperationNotFoundError:  # the predecessor was deleted: nothing to reuse
                 break
-            for index, docs in self._children(previous_id).items():
+            for index, docs in self._by_stage(self.children.list(previous_id)).items():
                 found.setdefault(index, []).extend(reversed(docs))
         return found
 
     def _progress(self, running: float = 0.0) -> None:
-        done = sum(1 for o in self.outcomes if o["state"] in ("completed", "skipped"))
-        failed = sum(1 for o in self.outcomes if o["state"] == "failed")
+        """The pipeline's progress: the mean of its stages' (an ended stage counts 1)."""
         total = len(self.stages) or 1
-        self.ctx.set_progress((done + failed + running) / total)
+        self.ctx.set_progress((len(self.outcomes) + running) / total)
 
     def run_stage(self, index: int, stage: PipelineStage) -> None:
         own = self.own.get(index, [])
         history = own[::-1] + self.earlier.get(index, [])
         completed = next((d for d in history if d.run_state is ExecutionRunState.COMPLETED), None)
         if completed is not None:  # never run a completed stage again
-            reused = completed.parent_id != self.parent_id
             self.outcome(index, stage, "completed", result=completed.result, op_id=completed.id)
-            self.outcomes[-1]["reused"] = reused
+            if completed.parent_id != self.parent_id:
+                self.outcomes[-1]["reused"] = True
             self._progress()
             return
         failed_before = any(d.run_state is ExecutionRunState.FAILED for d in history)
         if failed_before and not stage.rerunnable:
             self.outcome(index, stage, "failed", error="it failed before and is not rerunnable")
             return
-        pending = next((d for d in own if d.run_state not in TERMINAL_STATES), None)
-        child = pending or self._queue_child(index, stage, attempt=len(own))
-        doc = self._drive(child)
+        child = next((d for d in own if d.run_state not in TERMINAL_STATES), None)
+        if child is None:
+            attempt = len(own)
+            parent = self.children.parent
+            child = self.children.queue(
+                f"stage|{index}|{attempt}",
+                stage.operator_uri,
+                self.stage_request(index, stage, self.parent_id),
+                label=f"{parent.label or parent.operator} / {stage.display_name}",
+                delegation_target=stage.delegation_target,
+                metadata={
+                    "stage_index": index,
+                    "stage_name": stage.display_name,
+                    "stage_attempt": attempt,
+                    "max_attempts": 2 if stage.rerunnable else 1,
+                },
+            )
+        doc = self.children.run_or_wait(child, self._progress)
         if doc.run_state is ExecutionRunState.COMPLETED:
             self.outcome(index, stage, "completed", result=doc.result, op_id=doc.id)
         else:
             self.outcome(index, stage, "failed", error=doc.error, op_id=doc.id)
         self._progress()
-
-    def _queue_child(self, index: int, stage: PipelineStage, attempt: int) -> Any:
-        op_id = child_operation_id(self.parent_id, index, attempt)
-        now = utcnow()
-        request = self.stage_request(index, stage, self.parent_id)
-        doc = DelegatedOperationDoc(
-            operator=stage.operator_uri,
-            id=op_id,
-            label=f"{self.parent.label or self.parent.operator} / {stage.display_name}",
-            delegation_target=stage.delegation_target or self.parent.delegation_target,
-            dataset_id=self.parent.dataset_id,
-            dataset_name=self.parent.dataset_name,
-            context=request,
-            queued_at=now,
-            updated_at=now,
-            parent_id=self.parent_id,
-            metadata={
-                "stage_index": index,
-                "stage_name": stage.display_name,
-                "stage_attempt": attempt,
-                "max_attempts": 2 if stage.rerunnable else 1,
-            },
-        )
-        try:
-            return self.service.store.insert(doc)
-        except ValueError:  # a restarted run of this pipeline had queued it
-            return self.service.get(op_id)
-
-    def _drive(self, child: DelegatedOperationDoc) -> DelegatedOperationDoc:
-        """Runs the child here if it is still queued, else waits for whoever runs it."""
-        assert child.id is not None
-        try:
-            self.service.set_running(child.id, worker_id=self.worker_id)
-        except InvalidStateTransitionError:
-            return self._wait(child.id)
-        stop = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(child.id, stop), daemon=True)
-        beat.start()
-        writer = ProgressWriter(self.service, child.id, self.worker_id)
-
-        def progress(value: Any = None, label: str | None = None) -> None:
-            writer(value, label)
-            fraction = value if isinstance(value, (int, float)) else 0.0
-            self._progress(min(1.0, max(0.0, float(fraction))))
-
-        try:
-            result = run_delegated_operation(
-                child.operator, child.context, operation_id=child.id, progress_callback=progress
-            )
-            writer.flush()
-        finally:
-            stop.set()
-            beat.join()
-        try:
-            return self.service.record_outcome(child.id, result, worker_id=self.worker_id)
-        except InvalidStateTransitionError:  # failed by the user (or lost) meanwhile
-            return self.service.get(child.id)
-
-    def _heartbeat(self, op_id: str, stop: threading.Event) -> None:
-        interval = max(0.05, self.service.lease_seconds / 3)
-        while not stop.wait(interval):
-            try:
-                if not self.service.renew_lease(op_id, self.worker_id):
-                    return
-            except Exception as e:  # the next beat retries; the lease is long enough
-                logger.warning("%s: could not renew the stage's lease: %s", op_id, e)
-
-    def _wait(self, op_id: str) -> DelegatedOperationDoc:
-        delay = 0.01
-        while True:
-            doc = self.service.get(op_id)
-            if doc.run_state in TERMINAL_STATES:
-                return doc
-            if doc.progress is not None and doc.progress.progress is not None:
-                self._progress(doc.progress.progress)
-            time.sleep(delay)  # polling the store: another worker runs the stage
-            delay = min(0.5, delay * 2)
