@@ -57,6 +57,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.store",
             "fiftyone_plugins.operators.triggers",
             "fiftyone_plugins.operators.pipeline_types",
+            "fiftyone_plugins.operators.fanout_types",
         ),
     ),
     (
@@ -118,7 +119,11 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
     (
         "workflows",
         7,
-        ("fiftyone_plugins.operators.children", "fiftyone_plugins.operators.pipeline"),
+        (
+            "fiftyone_plugins.operators.children",
+            "fiftyone_plugins.operators.pipeline",
+            "fiftyone_plugins.operators.fanout",
+        ),
     ),
     (
         "facades",

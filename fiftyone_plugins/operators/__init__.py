@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         execute_operator,
         execute_operator_async,
     )
+    from .fanout import FanOut, FanOutOperator
     from .panel import Categories, Panel, PanelConfig
     from .pipeline import Pipeline, PipelineOperator, PipelineStage
     from .progress import ProgressHandler, is_new
@@ -68,6 +69,8 @@ _EXPORTS = {
     "ExecutionStore": "store",
     "ProgressHandler": "progress",
     "is_new": "progress",
+    "FanOut": "fanout",
+    "FanOutOperator": "fanout",
     "Pipeline": "pipeline",
     "PipelineOperator": "pipeline",
     "PipelineStage": "pipeline",
@@ -83,6 +86,8 @@ __all__ = [
     "ExecutionResult",
     "ExecutionRunState",
     "ExecutionStore",
+    "FanOut",
+    "FanOutOperator",
     "Operator",
     "OperatorConfig",
     "OperatorRegistry",

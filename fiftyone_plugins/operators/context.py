@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..secrets import SecretsDict
+from .fanout_types import FanOutContext
 from .invocation import Executor, InvocationRequest
 from .operations import Operations
 from .pipeline_types import PipelineContext
@@ -234,6 +235,11 @@ class ExecutionContext:
     @property
     def delegated_operation_id(self) -> str | None:
         return self._delegated_operation_id
+
+    @property
+    def fanout(self) -> FanOutContext:
+        """Which fan-out slice this run is (``.active`` False when it is not one)."""
+        return FanOutContext.from_dict(self.request_params.get("fanout"))
 
     @property
     def pipeline(self) -> PipelineContext:

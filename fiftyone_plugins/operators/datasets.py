@@ -78,6 +78,26 @@ class DatasetResolver:
         """The view that :meth:`serialize_view` described, on ``dataset``."""
         return self.default_view(dataset)
 
+    def sample_ids(self, view: Any) -> list[str]:
+        """The ids of a view's samples, in order (what a fan-out splits into batches).
+
+        FiftyOne's views answer ``values("id")``; any other view is iterated for its
+        samples' ``id`` (or the items themselves when they have none).
+        """
+        values = getattr(view, "values", None)
+        if callable(values):
+            return [str(v) for v in values("id")]
+        return [str(getattr(sample, "id", sample)) for sample in view]
+
+    def select(self, view: Any, ids: list[str]) -> Any:
+        """The samples of ``view`` with these ids: a fan-out slice's view (FiftyOne's
+        ``select``; else a list of the matching samples)."""
+        select = getattr(view, "select", None)
+        if callable(select):
+            return select(ids)
+        wanted = set(ids)
+        return [s for s in view if str(getattr(s, "id", s)) in wanted]
+
 
 class InMemoryDatasetResolver(DatasetResolver):
     """Datasets and views registered in this process: for tests, demos and simple hosts.

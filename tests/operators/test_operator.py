@@ -27,6 +27,8 @@ def test_public_api_is_pinned():
             "ExecutionResult",
             "ExecutionRunState",
             "ExecutionStore",
+            "FanOut",
+            "FanOutOperator",
             "Operator",
             "OperatorConfig",
             "OperatorRegistry",
