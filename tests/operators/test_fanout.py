@@ -147,3 +147,28 @@ def test_slices_are_run_by_several_workers_at_once(tmp_path, monkeypatch):
     children = service.list_operations(parent_id=parent.id)
     assert len(children) == 20 and all(c.attempts == 1 for c in children)  # each ran once
     clear_cache()
+
+
+@pytest.mark.mongo
+def test_delegated_fan_out_on_mongodb(mongod_uri, monkeypatch):
+    from _mongod import unique_db_uri
+
+    from fiftyone_plugins.operators.stores import clear_cache
+    from fiftyone_plugins.operators.stores.mongo import MongoStore
+
+    uri = unique_db_uri(mongod_uri, "fanout")
+    monkeypatch.setenv("FIFTYONE_DELEGATED_OPERATION_STORE", uri)
+    clear_cache()
+    try:
+        service = DelegatedOperationService()
+        queued = foo.execute_operator(
+            SPLIT, params={"sets": [{"n": i} for i in range(4)]}, request_delegation=True
+        )
+        Worker(service, once=True).run()
+        parent = service.get(queued.result["id"])
+        assert parent.run_state is ExecutionRunState.COMPLETED, parent.error
+        assert [r["n"] for r in parent.result["results"]] == [0, 1, 2, 3]
+        assert len(service.list_operations(parent_id=parent.id)) == 4
+    finally:
+        clear_cache()
+        MongoStore(uri).drop()

@@ -271,3 +271,77 @@ def test_delegated_info_shows_the_children_and_their_states(log, capsys):
     assert f"{one}  one  completed" in out and f"{two}  two  failed" in out
     assert main(["delegated", "info", one]) == 0
     assert f"parent_id          {parent_id}" in capsys.readouterr().out
+
+
+def test_a_pipeline_whose_worker_died_mid_stage_resumes_without_rerunning_completed_stages(log):
+    import datetime as dt
+
+    from fiftyone_plugins.operators.stores.records import DelegatedOperationDoc
+
+    service = DelegatedOperationService()
+    parent_id = _queue(
+        log,
+        stages(
+            {"operator_uri": STEP, "name": "done", "params": {"tag": "done"}},
+            {"operator_uri": STEP, "name": "cut", "params": {"tag": "cut"}},
+            {"operator_uri": STEP, "name": "after", "params": {"tag": "after"}},
+        ),
+    )
+    service.store.update(parent_id, {"metadata": {"max_attempts": 2}})
+    # the state a killed worker leaves: stage 0 completed, stage 1 running, both leases dying
+    service.set_running(parent_id, worker_id="dead", lease_seconds=0.001)
+    done = service.store.insert(
+        DelegatedOperationDoc(
+            operator=STEP,
+            id=child_operation_id(parent_id, 0, 0),
+            parent_id=parent_id,
+            run_state=ExecutionRunState.COMPLETED,
+            result={"tag": "done"},
+            metadata={"stage_index": 0, "stage_attempt": 0},
+        )
+    )
+    cut = service.store.insert(
+        DelegatedOperationDoc(
+            operator=STEP,
+            id=child_operation_id(parent_id, 1, 0),
+            parent_id=parent_id,
+            context={"params": {"log": str(log), "tag": "cut"}},
+            metadata={"stage_index": 1, "stage_attempt": 0, "max_attempts": 2},
+        )
+    )
+    service.set_running(cut.id, worker_id="child-of:dead", lease_seconds=0.001)
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5)
+    requeued = {d.id: d.run_state for d in service.resolve_expired_leases(later)}
+    assert requeued == {parent_id: ExecutionRunState.QUEUED, cut.id: ExecutionRunState.QUEUED}
+
+    Worker(service, once=True).run()
+    parent = service.get(parent_id)
+    assert parent.run_state is ExecutionRunState.COMPLETED, parent.error
+    assert [e["stage"] for e in entries(log)] == ["cut", "after"]  # "done" never ran again
+    assert parent.result["stages"][0]["op_id"] == done.id
+    assert len(service.list_operations(parent_id=parent_id)) == 3
+
+
+@pytest.mark.mongo
+def test_delegated_pipeline_on_mongodb(log, mongod_uri, monkeypatch):
+    from _mongod import unique_db_uri
+
+    from fiftyone_plugins.operators.stores import clear_cache
+    from fiftyone_plugins.operators.stores.mongo import MongoStore
+
+    uri = unique_db_uri(mongod_uri, "pipeline")
+    monkeypatch.setenv("FIFTYONE_DELEGATED_OPERATION_STORE", uri)
+    clear_cache()
+    try:
+        service = DelegatedOperationService()
+        parent_id = _queue(
+            log, stages({"operator_uri": STEP, "name": "a"}, {"operator_uri": STEP, "name": "b"})
+        )
+        Worker(service, once=True).run()
+        parent = service.get(parent_id)
+        assert parent.run_state is ExecutionRunState.COMPLETED, parent.error
+        children = service.list_operations(parent_id=parent_id)
+        assert [c.metadata["stage_name"] for c in children] == ["a", "b"]
+    finally:
+        clear_cache()
+        MongoStore(uri).drop()
