@@ -261,3 +261,13 @@ def test_an_evaluation_metric_plugin_registers_like_any_operator(env):
     metric = foo.get_operator("@t/metric/exact_match")
     assert metric.config.eval_types == ["regression"] and metric.compute(None, None) == 1.0
     assert metric.resolve_input(None) is None and metric.get_fields(None, None, "k") == []
+
+
+def test_workflow_classes_import_from_fiftyone_operators(installed):
+    import fiftyone.operators as fo_ops
+
+    import fiftyone_plugins.operators as foo
+
+    assert fo_ops.PipelineOperator is foo.PipelineOperator
+    assert fo_ops.Pipeline is foo.Pipeline and fo_ops.PipelineStage is foo.PipelineStage
+    assert fo_ops.FanOutOperator is foo.FanOutOperator
