@@ -218,8 +218,8 @@ def _resume(args: argparse.Namespace) -> None:
 
 
 def _delete(args: argparse.Namespace) -> None:
-    doc = _service().delete_schedule(args.id)
-    print(f"Deleted {doc.id}")
+    _service().delete_schedule(args.id)
+    print(f"Deleted {args.id}")
 
 
 def _scheduler(args: argparse.Namespace) -> int:

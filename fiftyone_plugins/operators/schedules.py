@@ -36,7 +36,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import ScheduleError, ScheduleNotFoundError
+from ..errors import OperationNotFoundError, ScheduleError, ScheduleNotFoundError
 from .queries import context_value, serialize_context
 from .service import OperationService
 from .stores import DelegatedOperationStore
@@ -97,7 +97,7 @@ class FireReport:
 def _schedule_id(schedule_id: str) -> str:
     try:
         return validate_id(schedule_id)
-    except Exception:
+    except OperationNotFoundError:
         raise ScheduleNotFoundError(
             f"Invalid schedule id {schedule_id!r}: expected 24 hexadecimal characters",
             schedule_id=None if schedule_id is None else str(schedule_id),
@@ -212,7 +212,14 @@ class ScheduleService:
     def get_schedule(self, schedule_id: str) -> ScheduleDoc:
         """The schedule with this id; unknown or malformed ids raise ScheduleNotFoundError."""
         key = _schedule_id(schedule_id)
-        doc = self.store.get_schedule(key)
+        try:
+            doc = self.store.get_schedule(key)
+        except (TypeError, ValueError, KeyError) as e:
+            raise ScheduleError(
+                f"The stored schedule {key} cannot be read ({e}); delete it with "
+                f"`fiftyone-plugins delegated schedule delete {key}`",
+                schedule_id=key,
+            ) from e
         if doc is None:
             raise ScheduleNotFoundError(f"Schedule {schedule_id} not found", schedule_id=key)
         return doc
@@ -253,11 +260,18 @@ class ScheduleService:
         done = self.store.update_schedule(doc.id or "", changes, expected_enabled=False)
         return done if done is not None else self.get_schedule(schedule_id)
 
-    def delete_schedule(self, schedule_id: str) -> ScheduleDoc:
-        """Deletes a schedule and returns its last record; the operations it created stay."""
-        doc = self.get_schedule(schedule_id)
-        if not self.store.delete_schedule(doc.id or ""):
-            raise ScheduleNotFoundError(f"Schedule {schedule_id} not found", schedule_id=doc.id)
+    def delete_schedule(self, schedule_id: str) -> ScheduleDoc | None:
+        """Deletes a schedule and returns its last record (None if it could not be read);
+        the operations it created stay."""
+        key = _schedule_id(schedule_id)
+        try:
+            doc: ScheduleDoc | None = self.get_schedule(key)
+        except ScheduleNotFoundError:
+            raise
+        except ScheduleError:  # unreadable: deleting it is the way out
+            doc = None
+        if not self.store.delete_schedule(key):
+            raise ScheduleNotFoundError(f"Schedule {schedule_id} not found", schedule_id=key)
         return doc
 
     # -- firing ----------------------------------------------------------------------------------

@@ -94,3 +94,16 @@ def test_the_scheduler_fires_and_list_filters_on_the_schedule(capsys):
     [op] = service.list_operations(fired.id)
     assert op.id in out and len(out.strip().splitlines()) == 3  # header, rule, one row
     assert len(service.list_operations(other.id)) == 1
+
+
+def test_an_unreadable_schedule_is_one_line_and_can_be_deleted(capsys):
+    service = ScheduleService()
+    doc = service.add_schedule("@o/p/op", every="5m")
+    store = service.store
+    with store._tx() as conn:  # type: ignore[attr-defined]
+        conn.execute('UPDATE delegated_schedules SET data = \'{"catchup": "x"}\'')
+    code, out, err = run(capsys, "schedule", "info", doc.id)
+    assert code == 1 and "cannot be read" in err and err.count("\n") == 1
+    assert run(capsys, "schedule", "list")[0] == 0
+    assert run(capsys, "schedule", "delete", doc.id)[1] == f"Deleted {doc.id}\n"
+    assert service.list_schedules() == []

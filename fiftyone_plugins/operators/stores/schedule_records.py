@@ -16,7 +16,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .records import format_datetime, json_copy, to_datetime
@@ -28,8 +29,11 @@ __all__ = [
     "CatchUp",
     "Overlap",
     "ScheduleDoc",
+    "readable_schedules",
     "normalize_schedule_changes",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: how late a fire may still run as on time when the policy is ``none`` (seconds)
 DEFAULT_MISFIRE_GRACE_SECONDS = 60.0
@@ -182,3 +186,19 @@ def normalize_schedule_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     if out.get("misfire_grace_seconds") is not None:
         out["misfire_grace_seconds"] = float(out["misfire_grace_seconds"])
     return out
+
+
+def readable_schedules(
+    rows: Iterable[Any], decode: Callable[[Any], ScheduleDoc], where: str
+) -> list[ScheduleDoc]:
+    """The schedules of ``rows`` that can be read (in order); one that cannot (a record
+    damaged or written by an incompatible version) is logged and left out of lists and due
+    passes, so it never stops the firing of the others. Reading it by id still raises, and
+    :meth:`~fiftyone_plugins.operators.schedules.ScheduleService.delete_schedule` removes it."""
+    docs: list[ScheduleDoc] = []
+    for row in rows:
+        try:
+            docs.append(decode(row))
+        except (TypeError, ValueError, KeyError) as e:
+            logger.warning("A stored schedule in %s cannot be read and is skipped: %s", where, e)
+    return docs

@@ -13,7 +13,7 @@ from typing import Any
 
 from .records import json_copy, new_id, utcnow
 from .schedule_base import ANY, ScheduleStore
-from .schedule_records import ScheduleDoc, normalize_schedule_changes
+from .schedule_records import ScheduleDoc, normalize_schedule_changes, readable_schedules
 
 __all__ = ["MemorySchedules"]
 
@@ -48,14 +48,18 @@ class MemorySchedules(ScheduleStore):
 
     def list_schedules(self, *, enabled: bool | None = None) -> list[ScheduleDoc]:
         with self._lock:
-            docs = [ScheduleDoc.from_dict(json_copy(d)) for d in self._schedule_dicts().values()]
+            rows = [json_copy(d) for d in self._schedule_dicts().values()]
+        docs = readable_schedules(rows, ScheduleDoc.from_dict, "memory://")
         return [d for d in docs if enabled is None or d.enabled == enabled]
 
     def due_schedules(self, now: _dt.datetime, limit: int = 1000) -> list[ScheduleDoc]:
+        with self._lock:
+            rows = [json_copy(d) for d in self._schedule_dicts().values()]
+        decoded = readable_schedules(rows, ScheduleDoc.from_dict, "memory://")
         due = [
             d
-            for d in self.list_schedules(enabled=True)
-            if d.next_fire_at is not None and d.next_fire_at <= now
+            for d in decoded
+            if d.enabled and d.next_fire_at is not None and d.next_fire_at <= now
         ]
         due.sort(key=lambda d: d.next_fire_at or now)
         return due[:limit]

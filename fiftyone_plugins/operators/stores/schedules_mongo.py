@@ -20,7 +20,7 @@ from bson import ObjectId
 
 from .records import new_id, utcnow
 from .schedule_base import ANY, ScheduleStore
-from .schedule_records import ScheduleDoc, normalize_schedule_changes
+from .schedule_records import ScheduleDoc, normalize_schedule_changes, readable_schedules
 
 __all__ = ["MongoSchedules"]
 
@@ -77,13 +77,16 @@ class MongoSchedules(ScheduleStore):
     def list_schedules(self, *, enabled: bool | None = None) -> list[ScheduleDoc]:
         spec = {} if enabled is None else {"enabled": enabled}
         with self._errors():
-            return [_load(r) for r in self._schedules.find(spec, sort=[("_id", 1)])]
+            found = list(self._schedules.find(spec, sort=[("_id", 1)]))
+        return readable_schedules(found, _load, str(getattr(self, "description", "MongoDB")))
 
     def due_schedules(self, now: _dt.datetime, limit: int = 1000) -> list[ScheduleDoc]:
         spec = {"enabled": True, "next_fire_at": {"$ne": None, "$lte": now}}
         with self._errors():
-            found = self._schedules.find(spec, sort=[("next_fire_at", 1), ("_id", 1)], limit=limit)
-            return [_load(r) for r in found]
+            found = list(
+                self._schedules.find(spec, sort=[("next_fire_at", 1), ("_id", 1)], limit=limit)
+            )
+        return readable_schedules(found, _load, str(getattr(self, "description", "MongoDB")))
 
     def update_schedule(
         self,

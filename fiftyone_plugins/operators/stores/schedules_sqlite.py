@@ -19,13 +19,13 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
 from .records import format_datetime, new_id, utcnow
 from .schedule_base import ANY, ScheduleStore
-from .schedule_records import ScheduleDoc, normalize_schedule_changes
+from .schedule_records import ScheduleDoc, normalize_schedule_changes, readable_schedules
 
 __all__ = ["LINEAGE_COLUMNS", "SCHEDULES_SCHEMA", "SQLiteSchedules", "migrate_to_v2"]
 
@@ -76,6 +76,10 @@ def _row(doc: ScheduleDoc) -> dict[str, Any]:
     }
 
 
+def _decode(row: tuple[Any, ...]) -> ScheduleDoc:
+    return ScheduleDoc.from_dict(json.loads(row[0]))
+
+
 class SQLiteSchedules(ScheduleStore):
     """The :class:`ScheduleStore` half of :class:`~.sqlite.SQLiteStore` (which provides the
     ``_tx`` and ``_read`` of its file)."""
@@ -105,8 +109,11 @@ class SQLiteSchedules(ScheduleStore):
         rows = self._read("SELECT data FROM delegated_schedules WHERE id = ?", (schedule_id,))
         return ScheduleDoc.from_dict(json.loads(rows[0][0])) if rows else None
 
-    def _docs(self, rows: Iterator[tuple[Any, ...]]) -> list[ScheduleDoc]:
-        return [ScheduleDoc.from_dict(json.loads(r[0])) for r in rows]
+    def _readable(self, rows: list[tuple[Any, ...]]) -> list[ScheduleDoc]:
+        where = str(getattr(self, "description", "the SQLite store"))
+        return readable_schedules(
+            rows, lambda row: ScheduleDoc.from_dict(json.loads(row[0])), where
+        )
 
     def list_schedules(self, *, enabled: bool | None = None) -> list[ScheduleDoc]:
         if enabled is None:
@@ -116,7 +123,7 @@ class SQLiteSchedules(ScheduleStore):
                 "SELECT data FROM delegated_schedules WHERE enabled = ? ORDER BY seq",
                 (int(enabled),),
             )
-        return self._docs(iter(rows))
+        return self._readable(rows)
 
     def due_schedules(self, now: _dt.datetime, limit: int = 1000) -> list[ScheduleDoc]:
         rows = self._read(
@@ -125,7 +132,7 @@ class SQLiteSchedules(ScheduleStore):
             "ORDER BY next_fire_at, seq LIMIT ?",
             (format_datetime(now), limit),
         )
-        return self._docs(iter(rows))
+        return self._readable(rows)
 
     def update_schedule(
         self,

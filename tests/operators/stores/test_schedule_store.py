@@ -159,3 +159,33 @@ def test_a_version_1_sqlite_file_is_migrated_in_place(tmp_path):
         assert len(again.list_schedules()) == 1 and again.get(old_id) is not None
     finally:
         again.close()
+
+
+def _damage(store, schedule_id: str) -> None:
+    """Writes an unreadable policy into a stored schedule, as each backend stores it."""
+    kind = type(store).__name__
+    if kind == "MemoryStore":
+        store._schedules[schedule_id]["catchup"] = "sometimes"
+        return
+    if kind == "SQLiteStore":
+        data = json.loads(store._read("SELECT data FROM delegated_schedules")[0][0])
+        data["catchup"] = "sometimes"
+        with store._tx() as conn:
+            conn.execute("UPDATE delegated_schedules SET data = ?", (json.dumps(data),))
+        return
+    from bson import ObjectId
+
+    raw = store._schedules.find_one({"_id": ObjectId(schedule_id)})
+    data = json.loads(raw["data"])
+    data["catchup"] = "sometimes"
+    store._schedules.update_one({"_id": raw["_id"]}, {"$set": {"data": json.dumps(data)}})
+
+
+def test_an_unreadable_schedule_never_stops_the_due_ones(store, caplog):
+    bad = store.insert_schedule(_schedule())
+    _damage(store, bad.id)
+    good = store.insert_schedule(_schedule())
+    assert [d.id for d in store.due_schedules(T0)] == [good.id]
+    assert "cannot be read" in caplog.text
+    with pytest.raises(ValueError, match="catch-up policy"):
+        store.get_schedule(bad.id)
