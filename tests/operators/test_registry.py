@@ -742,15 +742,17 @@ def test_a_repeated_listing_reads_no_config_and_sees_every_change_at_once(env, m
 
 def test_edits_are_seen_through_the_source_watch(env, monkeypatch):
     monkeypatch.setattr(registry, "RECHECK_INTERVAL", 0.0)
+    manifest, files = simple_plugin("@t/watched", ["op"])
+    code = files["__init__.py"].replace("return '@t/watched/op'", "return VALUE")
     folder = env.write_plugin(
         "watched",
-        "name: '@t/watched'\noperators: [op]\n",
+        manifest,
         {
-            "__init__.py": "from .lib.helper import VALUE\n" + simple_plugin("@t/watched", ["op"])[1]["__init__.py"].replace("return '@t/watched/op'", "return VALUE"),
+            "__init__.py": "from .lib.helper import VALUE\n" + code,
             "lib/__init__.py": "",
             "lib/helper.py": "VALUE = 'one'\n",
         },
-    )  # fmt: skip
+    )
     assert foo.execute_operator("@t/watched/op").result == "one"
     time.sleep(0.15)  # past discovery's racy-timestamp window: the snapshot can be kept
     for _ in range(3):  # rechecks: the first arms the watch, the next ones read it
