@@ -134,6 +134,9 @@ class Config:
     download_backoff: float = 0.5
     #: dotted path to a host dataset resolver (``module:attr`` or ``module.attr``)
     dataset_resolver: str = ""
+    #: folder of the files that let listings skip unchanged work (parsed manifests, what
+    #: each plugin registered); default ``cache/`` beside the config file; ``off``: none
+    plugins_cache_dir: str = ""
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(_FIELDS)

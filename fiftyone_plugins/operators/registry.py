@@ -141,16 +141,22 @@ def _keep(value: bool, wanted: Filter | None) -> bool:
 
 
 def list_entries(
-    enabled: Filter = "all", builtin: Filter = "all", type: str | None = None
+    enabled: Filter = "all",
+    builtin: Filter = "all",
+    type: str | None = None,
+    *,
+    remembered: bool = False,
 ) -> list[OperatorEntry]:
     """Every operator and panel as an :class:`OperatorEntry`, sorted by plugin then name
     (registration order within a plugin). Enabled plugins are imported; disabled ones are
     listed from their manifests.
 
     The answer is kept with the registry's snapshot, so a repeated call with nothing changed
-    builds nothing (and any change, which makes a new snapshot, is seen at once)."""
+    builds nothing (and any change, which makes a new snapshot, is seen at once). With
+    ``remembered``, enabled plugins whose registrations are remembered across processes
+    (:mod:`.registrations`) are not imported either: their entries have no ``operator``."""
     snap = _snapshot()
-    key = ("entries", enabled, builtin, type)
+    key = ("entries", enabled, builtin, type, remembered)
     cached = snap.listings.get(key)
     if cached is not None:
         return list(cached)
@@ -160,7 +166,10 @@ def list_entries(
             is_enabled = snap.is_enabled(plugin)
             if not _keep(is_enabled, enabled) or not _keep(plugin.builtin, builtin):
                 continue
-            if is_enabled:
+            if is_enabled and remembered:
+                for op_name, unlisted, panel in snap.remembered_visible(plugin, position):
+                    entries.append(OperatorEntry(plugin, op_name, True, panel, unlisted, None))
+            elif is_enabled:
                 for op_name, unlisted, op in snap.named_operators(plugin, position):
                     panel = is_panel(op)
                     entries.append(OperatorEntry(plugin, op_name, True, panel, unlisted, op))
@@ -177,17 +186,25 @@ def list_entries(
     elif type == "operator":
         entries = [e for e in entries if not e.panel]
     snap.listings[key] = entries
+    if remembered and snap.registrations is not None:
+        snap.registrations.save()
     return list(entries)
 
 
-def list_errors(enabled: Filter = True) -> list[FiftyOnePluginsError]:
-    """Manifest errors, plus import and registration errors of the (enabled) plugins."""
+def list_errors(enabled: Filter = True, *, remembered: bool = False) -> list[FiftyOnePluginsError]:
+    """Manifest errors, plus import and registration errors of the (enabled) plugins
+    (``remembered``: as :func:`list_entries` says)."""
     snap = _snapshot()
     errors: list[FiftyOnePluginsError] = list(snap.errors)
     for name in sorted(snap.sources):
         for plugin in snap.sources[name]:
             if snap.is_enabled(plugin) and _keep(True, enabled):
-                errors.extend(snap.load(plugin).errors)
+                if remembered:
+                    errors.extend(snap.remembered(plugin).errors)
+                else:
+                    errors.extend(snap.load(plugin).errors)
+    if remembered and snap.registrations is not None:
+        snap.registrations.save()
     return errors
 
 

@@ -20,6 +20,7 @@ from ..definitions import MANIFEST_NAMES, PluginDefinition
 from .entries import broken_config, config_name
 from .loader import LoadedPlugin, load_plugin
 from .operator import Operator
+from .registrations import Registrations, Remembered
 from .stamps import SKIPPED_FOLDERS, file_stamp
 
 __all__ = ["ENV_NAMES", "Snapshot", "env_key", "forget_gone", "forget_loaded"]
@@ -77,6 +78,8 @@ class Snapshot:
         #: answers of the registry's listings, by their arguments (nothing can change them
         #: within a snapshot: any change makes a new one)
         self.listings: dict[Any, Any] = {}
+        self._registrations: Registrations | None | bool = False  # False: not opened yet
+        self._remembered: dict[str, Remembered] = {}
         # folder -> file stamp taken by the recheck that built this snapshot (used once)
         self.stamps: dict[str, tuple[Any, ...]] = {}
         self.errors = list(downloaded.errors) + list(builtins.errors)
@@ -146,6 +149,48 @@ class Snapshot:
                 self.by_uri.setdefault(f"{op.plugin_name}/{name}", op)
         self._named[key] = named
         return named
+
+    @property
+    def registrations(self) -> Registrations | None:
+        """The registrations remembered across processes (``None`` when turned off)."""
+        if self._registrations is False:
+            self._registrations = Registrations.open()
+        return self._registrations  # type: ignore[return-value]
+
+    def remembered(self, plugin: PluginDefinition) -> Remembered:
+        """What ``plugin`` registers, from the remembered registrations when its files and
+        the environment are unchanged (nothing is imported), else by importing it."""
+        found = self._remembered.get(plugin.directory)
+        if found is not None:
+            return found
+        registrations = self.registrations
+        if registrations is not None and plugin.directory not in self.plugins:
+            found = registrations.get(plugin.directory, file_stamp(plugin))
+        if found is None:
+            loaded = self.load(plugin)
+            operators = [
+                (name, unlisted, bool(getattr(op, "is_panel", False)))
+                for name, unlisted, op in self.named_operators(plugin, 0)
+            ]
+            found = Remembered(operators, list(loaded.errors))
+            if registrations is not None and loaded.load_error is None:
+                registrations.put(plugin.directory, loaded.stamp, found)
+        self._remembered[plugin.directory] = found
+        return found
+
+    def remembered_visible(
+        self, plugin: PluginDefinition, position: int
+    ) -> list[tuple[str, bool, bool]]:
+        """:meth:`remembered` operators that ``plugin`` provides here (a shadowed builtin
+        only those the downloaded copy does not provide)."""
+        operators = self.remembered(plugin).operators
+        if position == 0:
+            return operators
+        first = self.sources[plugin.name][0]
+        if not self.is_enabled(first):
+            return operators
+        taken = {name for name, _unlisted, _panel in self.remembered(first).operators}
+        return [op for op in operators if op[0] not in taken]
 
     def operators_of(self, plugin: PluginDefinition, position: int) -> list[Operator]:
         return [op for _name, _unlisted, op in self.named_operators(plugin, position)]
