@@ -113,15 +113,11 @@ def main() -> None:
                 firsts.append(first)
                 steady.append(rate)
                 plain.append(queued)
-            print(
-                f"{store:6s} first request_delegation call   {statistics.median(firsts) * 1e3:.1f} ms"
-            )
-            print(
-                f"{store:6s} execute_operator(delegated)      {statistics.median(steady):.0f} ops/s"
-            )
-            print(
-                f"{store:6s} queue_operation()                {statistics.median(plain):.0f} ops/s"
-            )
+            first_ms = statistics.median(firsts) * 1e3
+            print(f"{store:6s} first request_delegation call   {first_ms:.1f} ms")
+            rate, queued = statistics.median(steady), statistics.median(plain)
+            print(f"{store:6s} execute_operator(delegated)      {rate:.0f} ops/s")
+            print(f"{store:6s} queue_operation()                {queued:.0f} ops/s")
     finally:
         if mongod is not None:
             mongod[1].terminate()

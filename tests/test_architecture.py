@@ -105,7 +105,15 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
         5,
         ("fiftyone_plugins.operators.drivers", "fiftyone_plugins.operators.executor"),
     ),
-    ("worker", 6, ("fiftyone_plugins.operators.runner", "fiftyone_plugins.operators.worker")),
+    (
+        "worker",
+        6,
+        (
+            "fiftyone_plugins.operators.runner",
+            "fiftyone_plugins.operators.worker",
+            "fiftyone_plugins.operators.monitor",
+        ),
+    ),
     (
         "facades",
         7,
