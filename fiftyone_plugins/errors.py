@@ -30,10 +30,12 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     │   ├── ExecutionTimeoutError        an immediate run exceeded its timeout
     │   └── DatasetNotFoundError         the request names a dataset the resolver cannot
     │                                    load (.dataset)
-    └── DelegatedOperationError          about delegated operations (.op_id)
-        ├── OperationNotFoundError       no operation with that id
-        ├── InvalidStateTransitionError  e.g. deleting a running operation
-        └── StoreError                   the store is unreachable, locked or corrupt
+    ├── DelegatedOperationError          about delegated operations (.op_id)
+    │   ├── OperationNotFoundError       no operation with that id
+    │   ├── InvalidStateTransitionError  e.g. deleting a running operation
+    │   └── StoreError                   the store is unreachable, locked or corrupt
+    └── WebAppError                      the web app cannot start (the [web] extra is
+                                         missing, the address cannot be bound)
 """
 
 from __future__ import annotations
@@ -262,6 +264,14 @@ class InvalidStateTransitionError(DelegatedOperationError):
 
 class StoreError(DelegatedOperationError):
     """The delegated-operation store is unreachable, locked or corrupt."""
+
+
+# -- the web app -------------------------------------------------------------------------------
+
+
+class WebAppError(FiftyOnePluginsError):
+    """The local web app (``app launch``) cannot start: its extra is missing, or the address
+    cannot be bound."""
 
 
 __all__ = sorted(
