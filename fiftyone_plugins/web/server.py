@@ -56,7 +56,17 @@ def _server(app: Any) -> Any:
         timeout_graceful_shutdown=_GRACE_SECONDS,
         access_log=False,
     )
-    return uvicorn.Server(config)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            # a stop signal is the normal way to end `app launch`: once uvicorn has shut down,
+            # return normally instead of re-raising the signal (KeyboardInterrupt, exit -15)
+            captured = getattr(self, "_captured_signals", None)
+            if isinstance(captured, list):
+                captured.clear()
+
+    return Server(config)
 
 
 def serve(
