@@ -20,7 +20,7 @@ def test_every_route_needs_the_token(anonymous, path):
 def test_a_wrong_token_is_forbidden(anonymous, path):
     assert anonymous.get(path, params={"token": "nope"}).status_code == 403
     assert anonymous.get(path, headers={"X-FOP-Token": "nope"}).status_code == 403
-    assert anonymous.get(path, cookies={"fop_token": "nope"}).status_code == 403
+    assert anonymous.get(path, headers={"Cookie": "fop_token=nope"}).status_code == 403
 
 
 def test_the_token_link_sets_a_strict_http_only_cookie_and_drops_the_token(anonymous):
