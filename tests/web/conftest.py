@@ -8,10 +8,8 @@ import pytest
 
 pytest.importorskip("starlette", reason="the web tests need the [web] extra")
 
+from _webtools import SECRET, TOKEN  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
-
-TOKEN = "test-token-123"
-SECRET = "s3cr3t-web-value"
 
 
 @pytest.fixture

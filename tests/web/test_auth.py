@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TOKEN
+from _webtools import TOKEN
 
 ROUTES = ["/", "/plugins", "/operators", "/runs", "/api/plugins", "/api/runs",
           "/api/runs/stream", "/static/app.js", "/static/app.css", "/nowhere"]  # fmt: skip

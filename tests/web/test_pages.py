@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import unescape
 
-from conftest import SECRET
+from _webtools import SECRET
 
 import fiftyone_plugins.operators as foo
 
