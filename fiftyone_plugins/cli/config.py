@@ -47,9 +47,7 @@ def register(groups: Any) -> None:
         metavar="HOST",
         help="address to listen on (default 127.0.0.1: this machine only)",
     )
-    p.add_argument(
-        "-n", "--no-browser", action="store_true", help="do not open a browser window"
-    )
+    p.add_argument("-n", "--no-browser", action="store_true", help="do not open a browser window")
     p.set_defaults(handler=_app_launch)
 
 

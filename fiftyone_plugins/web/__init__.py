@@ -38,8 +38,7 @@ def require_web_stack() -> None:
     missing = [m for m in REQUIRED_MODULES if importlib.util.find_spec(m) is None]
     if missing:
         raise WebAppError(
-            f"The web app needs {', '.join(missing)}: install the [web] extra with "
-            f"`{EXTRA_HINT}`"
+            f"The web app needs {', '.join(missing)}: install the [web] extra with `{EXTRA_HINT}`"
         )
 
 

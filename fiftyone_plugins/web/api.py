@@ -77,7 +77,7 @@ async def plugin_info(request: Request) -> Response:
 
 
 def _plugin_action(verb: str) -> Callable[[Request], Any]:
-    actions = {
+    actions: dict[str, Callable[[str], Any]] = {
         "enable": fop.enable_plugin,
         "disable": fop.disable_plugin,
         "delete": fop.delete_plugin,
@@ -287,4 +287,3 @@ def routes() -> list[Route]:
         Route("/api/runs/{action}", runs_action, methods=["POST"]),
         Route("/api/runs/{op_id}", run_info),
     ]
-

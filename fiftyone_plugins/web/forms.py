@@ -123,8 +123,9 @@ def _json_field(field: Field) -> Field:
 def describe_property(name: str, prop: Mapping[str, Any], path: str = "") -> Field:
     """The field description of one property's JSON (``Property.to_json()``)."""
     path = path or name
-    type_ = prop.get("type") if isinstance(prop.get("type"), Mapping) else {}
-    view = prop.get("view") if isinstance(prop.get("view"), Mapping) else {}
+    raw_type, raw_view = prop.get("type"), prop.get("view")
+    type_: Mapping[str, Any] = raw_type if isinstance(raw_type, Mapping) else {}
+    view: Mapping[str, Any] = raw_view if isinstance(raw_view, Mapping) else {}
     type_name = type_.get("name")
     view_name = view.get("name")
     field = _base(name, path, prop, view)

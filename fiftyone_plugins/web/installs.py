@@ -81,14 +81,15 @@ class InstallJobs:
         overwrite: bool = False,
     ) -> InstallJob:
         """Starts downloading ``source`` in a thread and returns the new job."""
-        job = InstallJob(id=str(next(self._ids)), source=source, plugin_names=plugin_names)
+        names = list(plugin_names) if plugin_names else None
+        job = InstallJob(id=str(next(self._ids)), source=source, plugin_names=names)
         with self._lock:
             self._jobs[job.id] = job
             for old in list(self._jobs)[:-50]:
                 del self._jobs[old]
         thread = threading.Thread(
             target=self._run,
-            args=(job, list(plugin_names) if plugin_names else None, max_depth, overwrite),
+            args=(job, names, max_depth, overwrite),
             name=f"install {job.id}",
             daemon=True,
         )

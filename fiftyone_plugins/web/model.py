@@ -116,9 +116,7 @@ def list_plugin_rows(params: Mapping[str, Any]) -> Page:
     disabled = set(fop.list_disabled_plugins())
     plugins = fop.list_plugins(enabled="all", builtin="all")
     if query:
-        plugins = [
-            p for p in plugins if _matches(query, p.name, p.label, p.description, *p.tags)
-        ]
+        plugins = [p for p in plugins if _matches(query, p.name, p.label, p.description, *p.tags)]
     if state == "enabled":
         plugins = [p for p in plugins if p.builtin or p.name not in disabled]
     elif state == "disabled":

@@ -83,7 +83,9 @@ def test_security_headers(client):
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
     # and on refusals too
-    assert "content-security-policy" in client.get("/plugins", headers={"X-FOP-Token": "x"}).headers
+    assert (
+        "content-security-policy" in client.get("/plugins", headers={"X-FOP-Token": "x"}).headers
+    )
 
 
 def test_pages_have_no_inline_script(client):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -103,7 +102,9 @@ def test_search_fill_validate_and_execute(page, server):
     driver.get(server.base + "/operators")
     search = _css(driver, "#operator-search")
     search.send_keys("hello to")
-    shown = [li for li in driver.find_elements("css selector", "#operator-list li") if li.is_displayed()]
+    shown = [
+        li for li in driver.find_elements("css selector", "#operator-list li") if li.is_displayed()
+    ]
     assert [li.find_element("css selector", ".op-uri").text for li in shown] == ["@web/demo/greet"]
     search.send_keys(Keys.ENTER)
     _wait(driver, lambda d: d.current_url.endswith("/operators/@web/demo/greet"))
@@ -141,9 +142,10 @@ def test_every_form_type_and_a_dynamic_form(page, server):
     assert color.find_element("css selector", "option:checked").text == "Blue"
     assert fields.find_element("css selector", '[data-path="mode"] input:checked')
     assert fields.find_element("css selector", '[data-path="flag"] input').is_selected()
-    assert fields.find_element("css selector", '[data-path="tags"] textarea').get_attribute(
-        "value"
-    ) == "a\nb"
+    assert (
+        fields.find_element("css selector", '[data-path="tags"] textarea').get_attribute("value")
+        == "a\nb"
+    )
     assert fields.find_element("css selector", '[data-path="nested.depth"] input')
     fancy = fields.find_element("css selector", '[data-path="fancy"] textarea')
     assert fancy.get_attribute("value") == '"shiny"'  # unknown view: a JSON field
@@ -175,7 +177,10 @@ def test_schedule_and_watch_a_worker_take_it_live(page, server, tmp_path):
     driver.get(server.base + "/runs")
     row = f'tr[data-id="{op_id}"]'
     _visible_text(driver, f'{row} [data-field="state"]', "queued")
-    _wait(driver, lambda d: "on" in d.find_element("css selector", "#live-status").get_attribute("class"))
+    _wait(
+        driver,
+        lambda d: "on" in d.find_element("css selector", "#live-status").get_attribute("class"),
+    )
     worker = subprocess.Popen(
         [sys.executable, "-m", "fiftyone_plugins", "delegated", "launch", "--once", "-q",
          "--poll-interval", "0.2"],
@@ -191,10 +196,13 @@ def test_schedule_and_watch_a_worker_take_it_live(page, server, tmp_path):
     finally:
         assert worker.wait(20) == 0
 
-    _css(driver, f'{row} input.select').click()
+    _css(driver, f"{row} input.select").click()
     _css(driver, 'button[data-run-action="rerun"]').click()
-    _wait(driver, lambda d: len(d.find_elements("css selector", "#runs-table tbody tr[data-id]")) == 2)
-    _css(driver, f'{row} input.select').click()
+    _wait(
+        driver,
+        lambda d: len(d.find_elements("css selector", "#runs-table tbody tr[data-id]")) == 2,
+    )
+    _css(driver, f"{row} input.select").click()
     _css(driver, 'button[data-run-action="delete"]').click()
     _wait(driver, lambda d: d.switch_to.alert).accept()
     _wait(driver, lambda d: not d.find_elements("css selector", row))
