@@ -132,7 +132,7 @@ async def install_stream(request: Request) -> Response:
             if state != last:
                 yield sse_event("install", state)
                 last = state
-            if job.state != "running" or await request.is_disconnected():
+            if job.state != "running" or await _ended(request):
                 return
             await asyncio.sleep(POLL_SECONDS / 2)
 
@@ -231,7 +231,7 @@ async def runs_stream(request: Request) -> Response:
         sent: dict[str, Any] = {}
         total: int | None = None
         ends = time.monotonic() + STREAM_SECONDS
-        while time.monotonic() < ends and not await request.is_disconnected():
+        while time.monotonic() < ends and not await _ended(request):
             rows, count = await run_in_threadpool(snapshot)
             changed = [row for key, row in rows.items() if sent.get(key) != row]
             gone = [key for key in sent if key not in rows]
@@ -244,6 +244,11 @@ async def runs_stream(request: Request) -> Response:
             await asyncio.sleep(POLL_SECONDS)
 
     return _stream(events())
+
+
+async def _ended(request: Request) -> bool:
+    """Whether a stream should stop: the page went away, or the server is stopping."""
+    return bool(request.app.state.stopping.is_set() or await request.is_disconnected())
 
 
 def _stream(events: AsyncIterator[str]) -> StreamingResponse:

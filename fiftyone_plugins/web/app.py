@@ -9,6 +9,7 @@ tests and benchmarks can point one app at their own store).
 from __future__ import annotations
 
 import logging
+import threading
 import os
 from collections.abc import Callable
 from typing import Any
@@ -70,4 +71,6 @@ def create_app(token: str, service_factory: Callable[[], Any] | None = None) -> 
     app.state.templates = pages.templates()
     app.state.installs = InstallJobs()
     app.state.service_factory = service_factory
+    #: set when the server shuts down: the event streams end at their next tick
+    app.state.stopping = threading.Event()
     return app

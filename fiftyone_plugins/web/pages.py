@@ -34,6 +34,11 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, default=str, sort_keys=True)
 
 
+def _when(value: Any) -> str:
+    """An ISO timestamp as ``YYYY-MM-DD HH:MM:SS`` (times are stored in UTC)."""
+    return str(value)[:19].replace("T", " ") if value else ""
+
+
 def _query(base: dict[str, Any], **changes: Any) -> str:
     """The current query string with some values changed (for paging and sort links)."""
     merged = {k: v for k, v in {**base, **changes}.items() if v not in (None, "")}
@@ -49,6 +54,7 @@ def templates() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["pretty"] = _pretty
+    env.filters["when"] = _when
     env.globals["query"] = _query
     env.globals["version"] = __version__
     return env

@@ -57,7 +57,15 @@ def _server(app: Any) -> Any:
         access_log=False,
     )
 
+    stopping = getattr(getattr(app, "state", None), "stopping", None)
+
     class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            # tell the live event streams to end now, so open pages do not hold up the stop
+            if stopping is not None:
+                stopping.set()
+            await super().shutdown(sockets=sockets)
+
         def handle_exit(self, sig: int, frame: Any) -> None:
             super().handle_exit(sig, frame)
             # a stop signal is the normal way to end `app launch`: once uvicorn has shut down,

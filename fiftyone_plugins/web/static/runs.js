@@ -15,6 +15,11 @@ document.addEventListener("DOMContentLoaded", () => {
     return nodes;
   }
 
+  // the server's format for timestamps: "YYYY-MM-DD HH:MM:SS" (UTC)
+  function when(iso) {
+    return iso ? iso.slice(0, 19).replace("T", " ") : "";
+  }
+
   function setState(node, state) {
     node.className = "state " + state;
     node.textContent = state;
@@ -44,7 +49,9 @@ document.addEventListener("DOMContentLoaded", () => {
         setState(tr.querySelector('[data-field="state"]'), row.state);
         tr.querySelector('[data-field="progress"]').replaceChildren(...progressNodes(row));
         for (const key of ["finished_at", "worker", "error"]) {
-          tr.querySelector(`[data-field="${key}"]`).textContent = row[key] || "";
+          const value = row[key] || "";
+          tr.querySelector(`[data-field="${key}"]`).textContent =
+            key === "finished_at" ? when(value) : value;
         }
       }
     }, (total) => {
