@@ -58,6 +58,7 @@ def launch(
     token = make_token(os.environ.get(TOKEN_ENV))
     app = create_app(token)
     sock = bind(address, port)
+    _warm_up()
     url = app_url(sock, token)
 
     def ready() -> None:
@@ -69,6 +70,19 @@ def launch(
             threading.Timer(0.5, webbrowser.open, [url]).start()
 
     serve(app, sock, on_ready=ready)
+
+
+def _warm_up() -> None:
+    """Discovers the plugins and imports their operators once, before the URL is printed, so
+    the first page a user opens is as fast as the next ones."""
+    import logging
+
+    try:
+        import fiftyone_plugins.operators as foo
+
+        foo.list_operators(enabled=True)
+    except Exception as e:  # the pages report broken plugins themselves
+        logging.getLogger("fiftyone_plugins.web").debug("warm-up failed: %s", e)
 
 
 def __getattr__(name: str) -> Any:

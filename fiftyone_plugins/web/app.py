@@ -9,8 +9,8 @@ tests and benchmarks can point one app at their own store).
 from __future__ import annotations
 
 import logging
-import threading
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
