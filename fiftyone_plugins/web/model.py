@@ -20,6 +20,7 @@ import fiftyone_plugins.operators as foo
 
 __all__ = [
     "PER_PAGE_CHOICES",
+    "busy_workers",
     "RUN_SORT_FIELDS",
     "RUN_STATES",
     "Page",
@@ -267,7 +268,22 @@ def list_run_rows(params: Mapping[str, Any], service: Any = None) -> Page:
         "sort": sort,
         "order": order,
     }
-    return {"items": [run_row(d) for d in docs], "filters": shown, **paging}
+    return {
+        "items": [run_row(d) for d in docs],
+        "filters": shown,
+        "workers": busy_workers(service),
+        **paging,
+    }
+
+
+def busy_workers(service: Any, limit: int = 200) -> list[dict[str, Any]]:
+    """The workers holding running operations, with how many each (from the records: this
+    library keeps no separate worker registry)."""
+    counts: dict[str, int] = {}
+    for doc in service.list_operations(run_state="running", limit=limit):
+        if doc.worker_id:
+            counts[doc.worker_id] = counts.get(doc.worker_id, 0) + 1
+    return [{"worker": w, "running": n} for w, n in sorted(counts.items())]
 
 
 def run_detail(op_id: str, service: Any = None) -> dict[str, Any]:
