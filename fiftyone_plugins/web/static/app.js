@@ -73,6 +73,16 @@ window.FOP = (() => {
     return JSON.stringify(value, null, 2);
   }
 
+  // a backtick opens the operator browser, as in the FiftyOne App
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    const typing = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    if (event.key === "`" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      window.location.href = "/operators";
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", wireSelectAll);
   return { api, el, flash, selected, pretty };
 })();
