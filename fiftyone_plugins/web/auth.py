@@ -3,9 +3,11 @@
 One ASGI middleware wraps every route (pages, the JSON API, the live event streams and the
 static files), so nothing is reachable without the token:
 
-- the token may come as ``?token=`` (the link ``app launch`` prints), the ``fop_token``
-  cookie, an ``X-FOP-Token`` header or ``Authorization: Bearer``; none at all is ``401``, a
-  wrong one ``403``; tokens are compared in constant time;
+- the token may come as ``?token=`` (the link ``app launch`` prints), the
+  ``fop_token_<port>`` cookie (one per port: browsers share cookies between the ports of a
+  host, and two launches must not overwrite each other's), an ``X-FOP-Token`` header or
+  ``Authorization: Bearer``; none at all is ``401``, a wrong one ``403``; tokens are compared
+  in constant time;
 - a page opened with a valid ``?token=`` sets the cookie (``HttpOnly``, ``SameSite=Strict``)
   and redirects to the same URL without the token, so it leaves the address bar and history;
 - a request that changes state (anything but ``GET``/``HEAD``/``OPTIONS``) must carry the
@@ -27,18 +29,19 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 __all__ = [
-    "COOKIE_NAME",
+    "COOKIE_PREFIX",
     "CSRF_HEADER",
     "CSP",
     "TOKEN_ENV",
     "TOKEN_HEADER",
     "TokenMiddleware",
+    "cookie_name",
     "make_token",
 ]
 
 #: the environment variable that fixes the token (else a random one per launch)
 TOKEN_ENV = "FIFTYONE_PLUGINS_APP_TOKEN"
-COOKIE_NAME = "fop_token"
+COOKIE_PREFIX = "fop_token_"
 TOKEN_HEADER = "x-fop-token"
 CSRF_HEADER = "x-fop-request"
 CSP = (
@@ -71,6 +74,12 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
+def cookie_name(scope: Scope) -> str:
+    """The token cookie's name for the port this request came to."""
+    server = scope.get("server") or ("", 0)
+    return f"{COOKIE_PREFIX}{server[1] or 0}"
+
+
 def _given_token(scope: Scope, headers: dict[str, str]) -> tuple[str | None, bool]:
     """The token the request carries, and whether it came in the query string."""
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
@@ -86,7 +95,7 @@ def _given_token(scope: Scope, headers: dict[str, str]) -> tuple[str | None, boo
         cookie.load(headers.get("cookie", ""))
     except Exception:  # a malformed cookie header is simply no token
         return None, False
-    morsel = cookie.get(COOKIE_NAME)
+    morsel = cookie.get(cookie_name(scope))
     return (morsel.value if morsel is not None else None), False
 
 
@@ -134,8 +143,9 @@ class TokenMiddleware:
             for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"))
             if k != "token"
         ]
-        location = scope["path"] + ("?" + urlencode(query) if query else "")
-        cookie = f"{COOKIE_NAME}={self.token}; HttpOnly; SameSite=Strict; Path=/"
+        # one leading slash: "//host" would be a redirect to another site
+        location = "/" + scope["path"].lstrip("/") + ("?" + urlencode(query) if query else "")
+        cookie = f"{cookie_name(scope)}={self.token}; HttpOnly; SameSite=Strict; Path=/"
         await send(
             {
                 "type": "http.response.start",

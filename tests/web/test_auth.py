@@ -20,7 +20,7 @@ def test_every_route_needs_the_token(anonymous, path):
 def test_a_wrong_token_is_forbidden(anonymous, path):
     assert anonymous.get(path, params={"token": "nope"}).status_code == 403
     assert anonymous.get(path, headers={"X-FOP-Token": "nope"}).status_code == 403
-    assert anonymous.get(path, headers={"Cookie": "fop_token=nope"}).status_code == 403
+    assert anonymous.get(path, headers={"Cookie": "fop_token_5151=nope"}).status_code == 403
 
 
 def test_the_token_link_sets_a_strict_http_only_cookie_and_drops_the_token(anonymous):
@@ -28,7 +28,7 @@ def test_the_token_link_sets_a_strict_http_only_cookie_and_drops_the_token(anony
     assert response.status_code == 303
     assert response.headers["location"] == "/runs?state=failed"
     cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"fop_token={TOKEN}")
+    assert cookie.startswith(f"fop_token_5151={TOKEN}")
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     # the client keeps the cookie: later requests need no token
     assert anonymous.get("/runs").status_code == 200
@@ -48,7 +48,7 @@ def test_state_changes_need_the_same_site_header(anonymous):
     assert response.status_code == 403
     assert "X-FOP-Request" in response.json()["error"]
     # a form posted from another site carries the cookie but cannot add the header
-    anonymous.cookies.set("fop_token", TOKEN)
+    anonymous.cookies.set("fop_token_5151", TOKEN)
     assert anonymous.post("/api/plugins/disable", data={"names": "x"}).status_code == 403
     import fiftyone_plugins as fop
 
@@ -96,3 +96,30 @@ def test_pages_have_no_inline_script(client):
         for line in html.splitlines():
             if "<script" in line:
                 assert 'src="/static/' in line
+
+
+def test_the_redirect_never_leaves_the_site():
+    import asyncio
+
+    from fiftyone_plugins.web.auth import TokenMiddleware
+
+    sent = []
+
+    async def app(scope, receive, send):  # never reached: the middleware redirects
+        raise AssertionError
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "GET", "path": "//evil.example/x", "headers": [],
+        "query_string": f"token={TOKEN}".encode(), "server": ("127.0.0.1", 5151),
+    }  # fmt: skip
+    asyncio.run(TokenMiddleware(app, TOKEN)(scope, None, send))
+    headers = dict(sent[0]["headers"])
+    assert sent[0]["status"] == 303 and headers[b"location"] == b"/evil.example/x"
+
+
+def test_a_cookie_for_another_port_is_not_this_apps(anonymous):
+    response = anonymous.get("/plugins", headers={"Cookie": f"fop_token_9999={TOKEN}"})
+    assert response.status_code == 401

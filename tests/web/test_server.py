@@ -64,7 +64,7 @@ def test_launch_prints_the_url_guards_it_and_stops_cleanly(demo, stop):
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         with opener.open(url) as page:  # redirected to /plugins with the cookie set
             assert page.status == 200 and page.url == base + "/plugins"
-        assert [c.name for c in jar] == ["fop_token"]
+        assert [c.name for c in jar] == [f"fop_token_{parts.port}"]
     finally:
         process.send_signal(stop)
         assert process.wait(10) == 0
