@@ -38,7 +38,12 @@ def register(groups: Any) -> None:
         ),
     )
     p.add_argument(
-        "-p", "--port", type=int, default=5151, metavar="N", help="port (0: a free one)"
+        "-p",
+        "--port",
+        type=int,
+        default=5151,
+        metavar="N",
+        help="port (default 5151; 0: a free one)",
     )
     p.add_argument(
         "-A",
