@@ -169,7 +169,7 @@ def test_schedule_and_watch_a_worker_take_it_live(page, server, tmp_path):
     assert not _css(driver, "#execute-button").is_displayed()  # delegated only
     delay = driver.find_element("css selector", '[data-path="delay"] input')
     delay.clear()
-    delay.send_keys("0.4")
+    delay.send_keys("0.6")  # 1.8 s running: several live updates
     schedule.click()
     _visible_text(driver, "#scheduled", "Scheduled as delegated operation")
     op_id = _css(driver, "#scheduled a").text
