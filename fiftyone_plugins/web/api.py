@@ -106,7 +106,11 @@ async def install(request: Request) -> Response:
         raise FiftyOnePluginsError("Give the GitHub repo, URL or archive path to install from")
     names = data.get("plugin_names") or None
     if isinstance(names, str):
-        names = [n for n in names.replace(",", " ").split() if n]
+        names = [n for n in names.replace(",", " ").split() if n] or None
+    if names is not None and not (
+        isinstance(names, list) and all(isinstance(n, str) for n in names)
+    ):
+        raise FiftyOnePluginsError("plugin_names must be a list of names")
     depth = data.get("max_depth", 3)
     if isinstance(depth, bool) or not isinstance(depth, int):
         raise FiftyOnePluginsError("max_depth must be an integer")

@@ -160,3 +160,15 @@ def test_the_runs_stream_sends_changes_live(demo):
         assert (row["state"], row["progress"], row["progress_label"]) == ("running", 50, "half")
         assert _status(server.base + f"/api/runs/stream?ids={doc.id}") == 401
         assert _status(server.base + "/api/runs/stream?ids=bad", {"X-FOP-Token": "tok"}) == 404
+
+
+def test_a_busy_port_is_one_clear_line(demo, capsys):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        assert main(["app", "launch", "--port", str(port), "--no-browser"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: Cannot listen on 127.0.0.1:{port}")
