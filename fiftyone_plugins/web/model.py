@@ -276,11 +276,14 @@ def list_run_rows(params: Mapping[str, Any], service: Any = None) -> Page:
     }
 
 
-def busy_workers(service: Any, limit: int = 200) -> list[dict[str, Any]]:
-    """The workers holding running operations, with how many each (from the records: this
-    library keeps no separate worker registry)."""
+def busy_workers(service: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """The workers holding the ``limit`` most recently updated running operations, with how
+    many each (read from the records: this library keeps no separate worker registry)."""
     counts: dict[str, int] = {}
-    for doc in service.list_operations(run_state="running", limit=limit):
+    running = service.list_operations(
+        run_state="running", sort_by="updated_at", reverse=True, limit=limit
+    )
+    for doc in running:
         if doc.worker_id:
             counts[doc.worker_id] = counts.get(doc.worker_id, 0) + 1
     return [{"worker": w, "running": n} for w, n in sorted(counts.items())]
