@@ -211,3 +211,22 @@ def test_schedule_and_watch_a_worker_take_it_live(page, server, tmp_path):
     driver.find_element("css selector", "#runs-table tbody tr[data-id] a").click()
     _visible_text(driver, "#run-state", "queued")
     assert '"steps": 3' in driver.find_element("css selector", "pre.json").text
+
+
+def test_install_a_plugin_and_disable_it(page, server, tmp_path):
+    source = tmp_path / "src" / "plugins" / "fresh"
+    source.mkdir(parents=True)
+    (source / "fiftyone.yml").write_text('name: "@new/fresh"\nversion: 2.0.0\n')
+    driver = page
+    _css(driver, "#install-card summary").click()
+    _css(driver, "#install-source").send_keys(str(tmp_path / "src"))
+    _css(driver, "#install-form button[type=submit]").click()
+    _visible_text(driver, "#install-rows", "installed")
+    assert "@new/fresh" in _css(driver, "#install-rows").text
+    _visible_text(driver, "#install-status", "Installed 1 plugin(s)")
+    driver.get(server.base + "/plugins/@new/fresh")
+    _css(driver, 'button[data-plugin-action="disable"]').click()
+    _wait(driver, lambda d: d.find_elements("css selector", 'button[data-plugin-action="enable"]'))
+    import fiftyone_plugins as fop
+
+    assert not fop.is_plugin_enabled("@new/fresh")
