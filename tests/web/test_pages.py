@@ -83,3 +83,16 @@ def test_run_page_shows_inputs_outputs_and_traceback(client):
     assert "Hello Ada" in html and "completed" in html and '"name": "Ada"' in html
     html = client.get(f"/runs/{bad.id}").text
     assert "RuntimeError" in html and "Traceback" in html and "failed" in html
+
+
+def test_a_secret_used_as_a_form_default_is_masked(client, demo, monkeypatch):
+    demo.add_fixture_plugin("secrets")
+    monkeypatch.setenv("FOP_TEST_TOKEN", "tok-" + SECRET)
+    from fiftyone_plugins import discovery
+
+    discovery.invalidate()
+    answer = client.post("/api/operators/resolve", json={"uri": "@test/secrets/prefill"}).json()
+    assert SECRET not in str(answer)
+    assert answer["form"]["fields"][0]["default"] == "***"
+    leaked = client.post("/api/operators/execute", json={"uri": "@test/secrets/leak_secret"})
+    assert SECRET not in leaked.text and "***" in leaked.json()["error"]
