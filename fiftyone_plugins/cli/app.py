@@ -15,6 +15,12 @@ def launch(args: argparse.Namespace) -> int:
     from .. import web
 
     web.require_web_stack()  # before anything else: one clear line when the extra is missing
+    if args.address not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: listening on {args.address}: whoever can reach it and has the token "
+            "can manage plugins and run operators",
+            file=sys.stderr,
+        )
     web.launch(
         port=args.port,
         address=args.address,
