@@ -268,12 +268,7 @@ def list_run_rows(params: Mapping[str, Any], service: Any = None) -> Page:
         "sort": sort,
         "order": order,
     }
-    return {
-        "items": [run_row(d) for d in docs],
-        "filters": shown,
-        "workers": busy_workers(service),
-        **paging,
-    }
+    return {"items": [run_row(d) for d in docs], "filters": shown, **paging}
 
 
 def busy_workers(service: Any, limit: int = 50) -> list[dict[str, Any]]:

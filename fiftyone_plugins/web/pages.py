@@ -107,6 +107,7 @@ async def runs_page(request: Request) -> Response:
     service = request.app.state.service_factory()
     try:
         page = await run_in_threadpool(model.list_run_rows, request.query_params, service)
+        workers = await run_in_threadpool(model.busy_workers, service)
     except (FiftyOnePluginsError, ValueError) as e:
         return render(request, "error.html", 400, section="runs", message=str(e))
     return render(
@@ -114,6 +115,7 @@ async def runs_page(request: Request) -> Response:
         "runs.html",
         section="runs",
         page=page,
+        workers=workers,
         states=model.RUN_STATES,
         sort_fields=model.RUN_SORT_FIELDS,
         per_page_choices=model.PER_PAGE_CHOICES,

@@ -83,7 +83,7 @@ def test_rerun_fail_and_delete_many(client, ops):
 def test_refused_actions_change_nothing(client, ops):
     service = foo.DelegatedOperationService()
     service.set_running(ops[20].id, worker_id="w2")
-    assert client.get("/api/runs").json()["workers"] == [{"worker": "w2", "running": 1}]
+    assert "w2 (1)" in client.get("/runs").text  # the busy workers above the table
     response = client.post("/api/runs/delete", json={"ids": [ops[21].id, ops[20].id]})
     assert response.status_code == 409 and "running" in response.json()["error"]
     assert client.get(f"/api/runs/{ops[21].id}").status_code == 200
