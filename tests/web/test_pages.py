@@ -96,3 +96,18 @@ def test_a_secret_used_as_a_form_default_is_masked(client, demo, monkeypatch):
     assert answer["form"]["fields"][0]["default"] == "***"
     leaked = client.post("/api/operators/execute", json={"uri": "@test/secrets/leak_secret"})
     assert SECRET not in leaked.text and "***" in leaked.json()["error"]
+
+
+def test_broken_plugins_do_not_break_the_pages(client, demo):
+    demo.add_fixture_plugin("missing_dep")
+    demo.write_plugin("broken", "name: [unclosed\n")
+    from fiftyone_plugins import discovery
+
+    discovery.invalidate()
+    plugins = client.get("/plugins")
+    assert plugins.status_code == 200 and "Plugins that failed to load" in plugins.text
+    assert "malformed YAML" in plugins.text
+    assert client.get("/operators").status_code == 200
+    response = client.get("/operators/@test/missing-dep/needs_package")
+    assert response.status_code == 400 and "failed to import" in response.text
+    assert "Traceback" not in response.text
