@@ -3,7 +3,7 @@
 An operator describes its form with :mod:`fiftyone_plugins.operators.types`; the page needs
 something flatter: for each property one *field* saying which widget shows it (``text``,
 ``number``, ``checkbox``, ``select``, ``radio``, ``multiselect``, ``list``, ``object``,
-``notice``, ``header``, ``markdown``, ``button``, ``link``, ``hidden``, ``file``,
+``notice``, ``header``, ``markdown``, ``button``, ``link``, ``hidden``, ``file``, ``upload``,
 ``textarea``, ``json``), its label, description, default, choices, bounds and whether it is
 required. The page's script builds the inputs from these descriptions with ``textContent``
 only, so nothing a plugin writes is ever parsed as HTML.
@@ -190,6 +190,8 @@ def describe_property(name: str, prop: Mapping[str, Any], path: str = "") -> Fie
             }
     if type_name == "File" and view_name in _PLAIN_VIEWS | {"FileExplorerView"}:
         return {**field, "widget": "file"}
+    if type_name == "UploadedFile" and view_name in _PLAIN_VIEWS | {"FileView"}:
+        return {**field, "widget": "upload"}
     if type_name == "Object" and view_name in _CONTAINER_VIEWS:
         properties = type_.get("properties")
         children = properties if isinstance(properties, Mapping) else {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -128,7 +129,7 @@ def test_search_fill_validate_and_execute(page, server):
     assert _css(driver, '[data-path="name"] .field-error').text == ""
 
 
-def test_every_form_type_and_a_dynamic_form(page, server):
+def test_every_form_type_and_a_dynamic_form(page, server, tmp_path):
     driver = page
     driver.get(server.base + "/operators/@web/demo/all_types")
     _wait(driver, lambda d: d.find_element("css selector", '[data-path="color"] select'))
@@ -150,8 +151,13 @@ def test_every_form_type_and_a_dynamic_form(page, server):
     fancy = fields.find_element("css selector", '[data-path="fancy"] textarea')
     assert fancy.get_attribute("value") == '"shiny"'  # unknown view: a JSON field
     assert _css(driver, "#schedule-button").get_attribute("hidden") is not None
+    note = tmp_path / "note.txt"
+    note.write_text("uploaded text")
+    fields.find_element("css selector", '[data-path="upload"] input').send_keys(str(note))
+    time.sleep(0.3)  # the browser reads the file asynchronously
     _css(driver, "#execute-button").click()
     _visible_text(driver, "#result-json", '"color": "blue"')
+    assert '"text": "uploaded text"' in _css(driver, "#result-json").text
 
     driver.get(server.base + "/operators/@web/demo/dynamic_form")
     more = _wait(driver, lambda d: d.find_element("css selector", '[data-path="more"] input'))

@@ -30,6 +30,7 @@ def test_every_value_type_gets_its_widget():
     inputs.list("m", types.String(), view=multi)
     inputs.str("code", view=types.CodeView())
     inputs.file("file", view=types.FileExplorerView())
+    inputs.uploaded_file("upload", view=types.FileView())
     inputs.str("hidden", view=types.HiddenView(), default="h")
     inner = inputs.grid("grid")
     inner.str("deep")
@@ -40,7 +41,8 @@ def test_every_value_type_gets_its_widget():
     assert widgets == {
         "s": "text", "i": "number", "f": "number", "b": "checkbox", "e": "select",
         "r": "radio", "d": "select", "l": "list", "m": "multiselect", "code": "textarea",
-        "file": "file", "hidden": "hidden", "grid": "object", "map": "json", "tup": "json",
+        "file": "file", "upload": "upload", "hidden": "hidden", "grid": "object",
+        "map": "json", "tup": "json",
     }  # fmt: skip
     assert fields["s"]["required"] and fields["s"]["default"] == "x"
     assert fields["s"]["label"] == "S" and fields["s"]["description"] == "d"

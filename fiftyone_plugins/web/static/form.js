@@ -238,6 +238,33 @@ document.addEventListener("DOMContentLoaded", () => {
         register(field, box, () => (input.value ? { absolute_path: input.value } : null));
         return box;
       }
+      case "upload": {
+        // read in the browser and sent as UploadedFile's fields (content base64-encoded)
+        const input = el("input", { type: "file" });
+        let uploaded = null;
+        input.addEventListener("change", () => {
+          const file = input.files[0];
+          if (!file) {
+            uploaded = null;
+            return;
+          }
+          const reader = new FileReader();
+          reader.addEventListener("load", () => {
+            uploaded = {
+              name: file.name,
+              type: file.type,
+              size: file.size,
+              content: String(reader.result).split(",", 2)[1] || "",
+              last_modified: file.lastModified,
+            };
+            scheduleResolve();
+          });
+          reader.readAsDataURL(file);
+        });
+        const box = wrap(field, input);
+        register(field, box, () => uploaded);
+        return box;
+      }
       case "json": {
         const area = el("textarea", { rows: "4", class: "mono", placeholder: "JSON" });
         const known = lookup(current, field.path);
