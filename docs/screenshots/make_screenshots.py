@@ -62,10 +62,14 @@ def _operations() -> str:
 
 
 def _shoot(driver, name: str, outdir: pathlib.Path) -> None:
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, min(max(height, 600), 1800))
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, min(max(height + 24, 600), 1800))
+    # the window is taller than its viewport: grow it until the whole page fits
+    for _ in range(3):
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        inner = driver.execute_script("return window.innerHeight")
+        if inner >= height or inner >= 1800:
+            break
+        size = driver.get_window_size()
+        driver.set_window_size(1280, min(size["height"] + height - inner + 8, 1900))
     driver.save_screenshot(str(outdir / f"{name}.png"))
     driver.set_window_size(1280, 900)
     print("wrote", outdir / f"{name}.png")
