@@ -127,7 +127,8 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.testing",
         ),
     ),
-    ("cli", 8, ("fiftyone_plugins.cli", "fiftyone_plugins.cli.*", "fiftyone_plugins.__main__")),
+    ("web", 8, ("fiftyone_plugins.web", "fiftyone_plugins.web.*")),
+    ("cli", 9, ("fiftyone_plugins.cli", "fiftyone_plugins.cli.*", "fiftyone_plugins.__main__")),
 ]
 
 #: upward imports that must stay, each documented in docs/architecture.md
