@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.config",
             "fiftyone_plugins.secrets",
             "fiftyone_plugins.definitions",
+            "fiftyone_plugins.plugin_cache",
             "fiftyone_plugins.discovery",
             "fiftyone_plugins.management",
             "fiftyone_plugins.requirements",
@@ -88,6 +89,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.modules",
             "fiftyone_plugins.operators.loader",
             "fiftyone_plugins.operators.entries",
+            "fiftyone_plugins.operators.registrations",
             "fiftyone_plugins.operators.snapshot",
             "fiftyone_plugins.operators.registry",
         ),
@@ -113,6 +115,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
         (
             "fiftyone_plugins.operators.runner",
             "fiftyone_plugins.operators.worker",
+            "fiftyone_plugins.operators.monitor",
             "fiftyone_plugins.operators.scheduler",
         ),
     ),
@@ -138,7 +141,8 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.testing",
         ),
     ),
-    ("cli", 9, ("fiftyone_plugins.cli", "fiftyone_plugins.cli.*", "fiftyone_plugins.__main__")),
+    ("web", 9, ("fiftyone_plugins.web", "fiftyone_plugins.web.*")),
+    ("cli", 10, ("fiftyone_plugins.cli", "fiftyone_plugins.cli.*", "fiftyone_plugins.__main__")),
 ]
 
 #: upward imports that must stay, each documented in docs/architecture.md

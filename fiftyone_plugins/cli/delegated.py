@@ -34,6 +34,17 @@ _MAX_INT = 2**31 - 1
 _MAX_SECONDS = 1e9
 
 
+def _memory(value: str) -> int:
+    from ..operators.monitor import parse_memory
+
+    try:
+        return parse_memory(value)
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 512M or 4G, got {value!r}"
+        ) from None
+
+
 def _state(value: str) -> str:
     if value.upper() not in _STATES:
         raise argparse.ArgumentTypeError(
@@ -127,6 +138,19 @@ def register(groups: Any) -> None:
         "--runner",
         metavar="MODULE:FUNCTION",
         help="advanced: run operations with this callable instead of the operators layer",
+    )
+    p.add_argument(
+        "-m",
+        "--monitor",
+        action="store_true",
+        help="run each operation in a child process the worker watches: a crash, a hard exit "
+        "or a memory blow-up fails that operation, and the worker goes on",
+    )
+    p.add_argument(
+        "--max-memory",
+        type=_memory,
+        metavar="SIZE",
+        help="with --monitor, the address space each operation may use (e.g. 4G, 512M)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     p.set_defaults(handler=_launch)
@@ -248,17 +272,24 @@ def _launch(args: argparse.Namespace) -> int:
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     loggers = [
         logging.getLogger(name)
-        for name in ("fiftyone_plugins.orchestrator", "fiftyone_plugins.operators.delegated")
+        for name in ("fiftyone_plugins.operators.worker", "fiftyone_plugins.operators.service")
     ]
     saved = [(log.level, log.propagate) for log in loggers]
     for log in loggers:
         log.addHandler(handler)
         log.setLevel(level)
         log.propagate = False
+    runner: Any = args.runner
+    if args.max_memory and not args.monitor:
+        args.command_parser.error("--max-memory applies to --monitor workers only")
+    if args.monitor:
+        from ..operators.monitor import MonitoredRunner
+
+        runner = MonitoredRunner(args.runner, max_memory=args.max_memory)
     try:
         worker = Worker(
             _service(),
-            runner=args.runner,
+            runner=runner,
             worker_id=args.worker_id,
             delegation_target=args.target,
             operators=args.operator,

@@ -17,7 +17,7 @@
    ``operator_timeout`` config (env ``FIFTYONE_OPERATOR_TIMEOUT``, seconds).
 
 Every outcome becomes an :class:`~.result.ExecutionResult`, failures included: the only broad
-``except`` around an operator's code is :meth:`_Run.capturing`, shared by the synchronous and
+``except`` around an operator's code is :class:`_Capture`, shared by the synchronous and
 the asynchronous path. Outside an event loop :func:`execute_operator` raises on failure
 (:meth:`~.result.ExecutionResult.raise_exceptions`). Inside a running loop (a notebook cell)
 it returns an ``asyncio.Task`` resolving to the result, which has ``error`` set instead of
@@ -30,11 +30,10 @@ operation in its own process.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ValidationError
@@ -98,7 +97,11 @@ class _Run:
         """Steps 1-4 of the module docstring up to running: the operator, its context, and
         the result when the run ends here (it was queued)."""
         request = self.request
-        operator = request.operator or _registry.lookup_operator(request.uri)
+        operator = (
+            request.operator
+            or _registry.find_operator(request.uri)
+            or _registry.get_operator(request.uri)  # the errors: not found, failed to load
+        )
         ctx = self.ctx = request.context(
             operator, self.executor, self.set_progress, self.operation_id
         )
@@ -111,16 +114,6 @@ class _Run:
     @property
     def timeout(self) -> float | None:
         return None if self.delegated_run else _registry.operator_timeout()
-
-    @contextlib.contextmanager
-    def capturing(self, box: list[ExecutionResult]) -> Iterator[None]:
-        """The one place an operator's failure becomes a result (appended to ``box``)."""
-        try:
-            yield
-        except Exception as e:
-            box.append(self.failure(e))
-        except SystemExit as e:  # an operator must not end the host's (or a worker's) process
-            box.append(self.failure(e))
 
     def failure(self, exc: BaseException) -> ExecutionResult:
         ctx = self.ctx
@@ -173,6 +166,27 @@ class _Run:
         )
 
 
+class _Capture:
+    """``with _Capture(run, box):`` turns any ``Exception`` (and ``SystemExit``: an operator
+    must not end the host's, or a worker's, process) into the run's failure result. A class
+    rather than a generator-based context manager: this is on every execution's path."""
+
+    __slots__ = ("run", "box")
+
+    def __init__(self, run: _Run, box: list[ExecutionResult]) -> None:
+        self.run = run
+        self.box = box
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or not isinstance(exc, (Exception, SystemExit)):
+            return False  # KeyboardInterrupt and the like go on
+        self.box.append(self.run.failure(exc))
+        return True
+
+
 def _validate(operator: Operator, ctx: ExecutionContext) -> Any:
     inputs = operator.resolve_input(ctx)
     if inputs is None:
@@ -189,7 +203,7 @@ def _validate(operator: Operator, ctx: ExecutionContext) -> Any:
 def _execute(run: _Run) -> ExecutionResult:
     """The synchronous path (no event loop is involved unless the operator is ``async``)."""
     box: list[ExecutionResult] = []
-    with run.capturing(box):
+    with _Capture(run, box):
         operator, ctx, done = run.prepare()
         if done is not None:
             return done
@@ -204,7 +218,7 @@ def _execute(run: _Run) -> ExecutionResult:
 async def _execute_async(run: _Run) -> ExecutionResult:
     """The asynchronous path, for callers inside a running event loop."""
     box: list[ExecutionResult] = []
-    with run.capturing(box):
+    with _Capture(run, box):
         operator, ctx, done = run.prepare()
         if done is not None:
             return done

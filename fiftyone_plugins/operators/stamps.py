@@ -29,15 +29,20 @@ def _stat(path: str) -> tuple[int, int, int] | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-def source_stamps(directory: str) -> tuple[tuple[str, int, int, int], ...]:
+def source_stamps(
+    directory: str, folders: list[str] | None = None
+) -> tuple[tuple[str, int, int, int], ...]:
     """``(path, mtime_ns, size, inode)`` of the ``.py`` files in a plugin folder, subfolders
     included (not ``__pycache__``, ``node_modules``, hidden or symlinked folders), looking at
-    :data:`MAX_STAMPED_ENTRIES` folder entries at most."""
+    :data:`MAX_STAMPED_ENTRIES` folder entries at most. The folders walked are appended to
+    ``folders`` when given (what a watcher of the sources must watch)."""
     stamps: list[tuple[str, int, int, int]] = []
     budget = MAX_STAMPED_ENTRIES
     pending = [directory]
     while pending and budget > 0:
         folder = pending.pop()
+        if folders is not None:
+            folders.append(folder)
         try:
             with os.scandir(folder) as it:
                 for entry in it:
@@ -59,12 +64,12 @@ def source_stamps(directory: str) -> tuple[tuple[str, int, int, int], ...]:
     return tuple(stamps)
 
 
-def file_stamp(definition: PluginDefinition) -> tuple[Any, ...]:
+def file_stamp(definition: PluginDefinition, folders: list[str] | None = None) -> tuple[Any, ...]:
     """What changes when the plugin's manifest or any of its Python files is edited, added
-    or removed."""
+    or removed (``folders``: see :func:`source_stamps`)."""
     stamps: list[Any] = [definition.manifest_path, _stat(definition.manifest_path)]
     entry = _stat(definition.py_entry_path)
     stamps.append(entry)
     if entry is not None:  # a JS-only plugin has no Python files to watch
-        stamps.append(source_stamps(definition.directory))
+        stamps.append(source_stamps(definition.directory, folders))
     return tuple(stamps)

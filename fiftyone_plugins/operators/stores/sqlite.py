@@ -29,6 +29,7 @@ from .records import (
     EncodedResult,
     ExecutionRunState,
     apply_changes,
+    as_returned,
     claim_changes,
     format_datetime,
     load_record,
@@ -206,7 +207,7 @@ class SQLiteStore(SQLiteFile, SQLiteSchedules, DelegatedOperationStore):
                 conn.execute(sql, values)
             except sqlite3.IntegrityError as e:
                 raise ValueError(f"An operation with id {new.id} already exists") from e
-        return DelegatedOperationDoc.from_dict(json.loads(values["data"]))  # a copy
+        return as_returned(new)
 
     def _decode(self, row: Sequence[Any]) -> DelegatedOperationDoc:
         """The record of a row selected as :data:`_RECORD` (CorruptRecordError if unreadable)."""
