@@ -32,6 +32,7 @@ from .context import ExecutionContext
 from .executor import execute_operator
 from .fanout_types import FanOut, FanOutContext
 from .operator import Operator
+from .pipeline import held_objects
 from .stores.records import DelegatedOperationDoc, ExecutionRunState, json_copy
 
 __all__ = ["FanOut", "FanOutContext", "FanOutError", "FanOutOperator", "slice_operation_id"]
@@ -88,7 +89,8 @@ def _run_immediately(ctx: ExecutionContext, slices: list[dict[str, Any]]) -> dic
     for index, piece in enumerate(slices):
         request = _slice_request(ctx, index, piece, len(slices), None)
         try:
-            results.append(execute_operator(str(ctx.operator_uri), request).result)
+            held = held_objects(ctx)
+            results.append(execute_operator(str(ctx.operator_uri), request, **held).result)
         except ExecutionError as e:
             raise FanOutError(f"Fan-out slice {index + 1}/{len(slices)} failed: {e}") from e
         ctx.set_progress((index + 1) / len(slices))

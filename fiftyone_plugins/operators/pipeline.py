@@ -55,6 +55,7 @@ __all__ = [
     "PipelineOperator",
     "PipelineStage",
     "child_operation_id",
+    "held_objects",
 ]
 
 logger = logging.getLogger("fiftyone_plugins.operators.pipeline")
@@ -148,7 +149,7 @@ class _ImmediateStages(_Stages):
     def run_stage(self, index: int, stage: PipelineStage) -> None:
         request = self.stage_request(index, stage, None)
         try:
-            result = _execute_now(stage.operator_uri, request)
+            result = _execute_now(stage.operator_uri, request, held_objects(self.ctx))
         except Exception as e:  # the stage's outcome; the pipeline goes on to always_run ones
             self.outcome(index, stage, "failed", error=str(e))
             return
@@ -156,16 +157,24 @@ class _ImmediateStages(_Stages):
         self.ctx.set_progress((index + 1) / len(self.stages), stage.display_name)
 
 
-def _execute_now(uri: str, request: dict[str, Any]) -> Any:
+def held_objects(ctx: ExecutionContext) -> dict[str, Any]:
+    """The host's dataset and view objects ``ctx`` holds, as ``execute_operator`` keywords,
+    so an immediate stage or slice works on the very objects its parent was given."""
+    dataset, view = ctx.held_objects
+    held = {"dataset": dataset, "view": view}
+    return {k: v for k, v in held.items() if v is not None}
+
+
+def _execute_now(uri: str, request: dict[str, Any], held: dict[str, Any]) -> Any:
     """``execute_operator`` synchronously, even when this thread runs an event loop."""
     aio = sys.modules.get("asyncio")
     if aio is None or aio._get_running_loop() is None:
-        return execute_operator(uri, request)
+        return execute_operator(uri, request, **held)
     box: list[Any] = []
 
     def call() -> None:
         try:
-            box.append((execute_operator(uri, request), None))
+            box.append((execute_operator(uri, request, **held), None))
         except BaseException as e:  # re-raised in the caller's thread
             box.append((None, e))
 

@@ -172,3 +172,10 @@ def test_delegated_fan_out_on_mongodb(mongod_uri, monkeypatch):
     finally:
         clear_cache()
         MongoStore(uri).drop()
+
+
+def test_immediate_fan_out_over_a_host_dataset_object():
+    result = foo.execute_operator(SPLIT, dataset=Samples("adhoc", 5), params={"batch": 2})
+    ids = [r["ids"] for r in result.result["results"]]
+    assert ids == [["s00", "s01"], ["s02", "s03"], ["s04"]]
+    assert [r["count"] for r in result.result["results"]] == [3, 3, 3]
