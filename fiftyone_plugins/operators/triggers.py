@@ -31,6 +31,7 @@ from .stores.records import format_datetime, to_datetime
 from .stores.schedule_records import ScheduleDoc
 
 __all__ = [
+    "CRON_ALIASES",
     "MAX_INTERVAL_SECONDS",
     "check_cron",
     "fire_operation_id",
@@ -47,6 +48,16 @@ MAX_INTERVAL_SECONDS = 1e9
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _ONE_MS = _dt.timedelta(milliseconds=1)
+#: cron's nicknames, which cronsim does not read, as the expressions they stand for
+CRON_ALIASES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
 #: how many cron steps :func:`latest_fire_time` walks before jumping back from ``now``
 _WALK_LIMIT = 512
 
@@ -93,9 +104,11 @@ def _cronsim() -> Any:
 
 
 def check_cron(expr: str) -> str:
-    """``expr`` stripped, or a :class:`ScheduleError` saying why it is not a cron expression."""
+    """``expr`` normalized (spaces collapsed, a nickname such as ``@daily`` expanded), or a
+    :class:`ScheduleError` saying why it is not a cron expression."""
     cronsim = _cronsim()
     text = " ".join(str(expr).split())
+    text = CRON_ALIASES.get(text.lower(), text)
     try:
         cronsim.CronSim(text, _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc))
     except cronsim.CronSimError as e:

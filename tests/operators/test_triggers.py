@@ -49,6 +49,7 @@ def test_bad_cron_and_zone_are_schedule_errors():
     with pytest.raises(ScheduleError, match="Unknown time zone"):
         time_zone("Mars/Olympus")
     assert check_cron("  30   1 * * * ") == "30 1 * * *"
+    assert check_cron("@daily") == "0 0 * * *" and check_cron("@HOURLY") == "0 * * * *"
 
 
 def test_a_daily_0130_job_runs_once_on_the_day_the_clocks_go_back():
