@@ -29,15 +29,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..errors import InvalidStateTransitionError, OperationNotFoundError, UnstorableRecordError
-from . import bulk
-from .queries import (
-    Filter,
-    build_query,
-    context_value,
-    lineage_filters,
-    paging_keywords,
-    serialize_context,
-)
+from . import bulk, queries
+from .queries import Filter, build_query, context_value, paging_keywords, serialize_context
 from .result import ExecutionResult
 from .stores import DelegatedOperationStore, resolve_store
 from .stores.records import (
@@ -196,7 +189,7 @@ class OperationService:
             operator, dataset_name, dataset_id, run_state, delegation_target, search,
             match, pinned, ids, sort_by, reverse, limit, skip,
         )  # fmt: skip
-        return self.store.find(lineage_filters(query, kwargs))
+        return self.store.find(queries.lineage_filters(query, kwargs))
 
     def count(
         self,
@@ -216,7 +209,7 @@ class OperationService:
             operator, dataset_name, dataset_id, run_state, delegation_target, search,
             match, pinned,
         )  # fmt: skip
-        return self.store.count(lineage_filters(query, kwargs))
+        return self.store.count(queries.lineage_filters(query, kwargs))
 
     def get_queued_operations(self, operator: Filter = None, dataset_name: Filter = None):
         """Queued operations, oldest first."""
