@@ -27,7 +27,9 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     │   ├── OperatorRegistrationError    bad registration: duplicate, undeclared, bad config
     │   ├── ValidationError              parameters do not match the input schema (.errors)
     │   ├── ExecutionError               execute() raised, or the run could not finish
-    │   │   └── ExecutionTimeoutError    an immediate run exceeded its timeout
+    │   │   ├── ExecutionTimeoutError    an immediate run exceeded its timeout
+    │   │   ├── PipelineError            a pipeline stage failed (.outcomes: every stage's)
+    │   │   └── FanOutError              a fan-out slice failed
     │   └── DatasetNotFoundError         the request names a dataset the resolver cannot
     │                                    load (.dataset)
     ├── DelegatedOperationError          about delegated operations (.op_id)
@@ -237,6 +239,21 @@ class ExecutionError(OperatorError):
 
 class ExecutionTimeoutError(ExecutionError):
     """An immediate execution exceeded the configured timeout."""
+
+
+class PipelineError(ExecutionError):
+    """A stage of a pipeline failed; ``outcomes`` lists every stage's outcome (completed,
+    failed or skipped), as the pipeline's result would have."""
+
+    outcomes: list[dict[str, Any]]
+
+    def __init__(self, message: str, outcomes: Sequence[dict[str, Any]] = ()) -> None:
+        super().__init__(message)
+        self.outcomes = list(outcomes)
+
+
+class FanOutError(ExecutionError):
+    """A slice of a fan-out failed (the parent fails with it)."""
 
 
 class DatasetNotFoundError(OperatorError):

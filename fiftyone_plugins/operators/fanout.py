@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import ExecutionError, InvalidStateTransitionError
+from ..errors import ExecutionError, FanOutError, InvalidStateTransitionError
 from .children import Children, child_id
 from .context import ExecutionContext
 from .executor import execute_operator
@@ -41,10 +41,6 @@ __all__ = ["FanOut", "FanOutContext", "FanOutError", "FanOutOperator", "slice_op
 _NOT_INHERITED = ("delegated", "request_delegation", "delegation_target", "results", "fanout")
 #: the reason recorded on queued slices when a sibling failed
 SIBLING_FAILED = "Not run: a sibling slice of this fan-out failed"
-
-
-class FanOutError(ExecutionError):
-    """A fan-out slice failed."""
 
 
 def slice_operation_id(parent_id: str, index: int) -> str:

@@ -35,12 +35,11 @@ its predecessors completed and resumes at the failed stage, unless that stage is
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from typing import Any
 
-from ..errors import ExecutionError, OperationNotFoundError
+from ..errors import OperationNotFoundError, PipelineError
 from .children import Children, child_id
 from .context import ExecutionContext
 from .executor import execute_operator
@@ -58,18 +57,10 @@ __all__ = [
     "held_objects",
 ]
 
-logger = logging.getLogger("fiftyone_plugins.operators.pipeline")
-
 #: request keys a stage does not inherit from its pipeline's request
 _NOT_INHERITED = ("delegated", "request_delegation", "delegation_target", "results", "pipeline")
 #: how many rerun generations a pipeline looks back through for completed stages
 _MAX_GENERATIONS = 50
-
-
-class PipelineError(ExecutionError):
-    """A pipeline stage failed; ``.outcomes`` lists every stage's outcome."""
-
-    outcomes: list[dict[str, Any]]
 
 
 class PipelineOperator(Operator):
@@ -137,9 +128,7 @@ class _Stages:
             self.run_stage(index, stage)
         result = {"stages": self.outcomes}
         if self.error is not None:
-            error = PipelineError(f"Pipeline {self.ctx.operator_uri}: {self.error}")
-            error.outcomes = self.outcomes
-            raise error
+            raise PipelineError(f"Pipeline {self.ctx.operator_uri}: {self.error}", self.outcomes)
         return result
 
 

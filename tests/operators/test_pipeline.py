@@ -127,7 +127,7 @@ def test_immediate_stages_run_in_order_with_ctx_pipeline(log):
 
 
 def test_immediate_failure_stops_the_rest_except_always_run(log):
-    with pytest.raises(ExecutionError, match="stage 'b' failed: .*boom went off"):
+    with pytest.raises(ExecutionError, match="stage 'b' failed: .*boom went off") as caught:
         foo.execute_operator(
             PIPE,
             params={
@@ -141,6 +141,12 @@ def test_immediate_failure_stops_the_rest_except_always_run(log):
                 ),
             },
         )  # fmt: skip
+    assert [o["state"] for o in caught.value.outcomes] == [
+        "completed",
+        "failed",
+        "skipped",
+        "completed",
+    ]
     seen = entries(log)
     assert [e["stage"] for e in seen] == ["step", "boom", "cleanup"]
     assert "boom went off" in seen[-1]["error"]  # the always_run stage knows why
