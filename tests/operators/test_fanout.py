@@ -179,3 +179,28 @@ def test_immediate_fan_out_over_a_host_dataset_object():
     ids = [r["ids"] for r in result.result["results"]]
     assert ids == [["s00", "s01"], ["s02", "s03"], ["s04"]]
     assert [r["count"] for r in result.result["results"]] == [3, 3, 3]
+
+
+def test_the_resolver_splits_fiftyone_like_views_through_values_and_select():
+    from fiftyone_plugins.operators.datasets import DatasetResolver
+
+    class View:  # FiftyOne's view API as the resolver uses it
+        def __init__(self, ids):
+            self.ids = ids
+
+        def values(self, field):
+            assert field == "id"
+            return list(self.ids)
+
+        def select(self, ids):
+            return View([i for i in self.ids if i in ids])
+
+        def __iter__(self):  # never used: values() answers first
+            raise AssertionError("iterated")
+
+    resolver = DatasetResolver()
+    view = View(["a", "b", "c"])
+    assert resolver.sample_ids(view) == ["a", "b", "c"]
+    assert resolver.select(view, ["c", "a"]).ids == ["a", "c"]
+    samples = Samples("plain", 3)
+    assert [s.id for s in resolver.select(samples, ["s01"])] == ["s01"]
