@@ -48,18 +48,26 @@ def run_once(checkout: pathlib.Path, script: str, args: list[str]) -> str:
 
 
 def figures(output: str) -> dict[str, tuple[float, str]]:
-    """``label -> (first figure, unit)`` of each line holding one."""
+    """``label -> (figure, unit)`` of each figure of each line: a line's first figure is
+    labelled by the text before it, a later one by that plus the words since the previous
+    figure ("sqlite workers=1 queue ... drain ...")."""
     found = {}
     for line in output.splitlines():
-        match = _FIGURE.search(line)
-        if match is None:
-            continue
-        label = line[: match.start()].strip().rstrip(":").strip()
-        label = re.sub(r"\bmedian$", "", label).strip() or line.strip()
-        value = float(match.group(1).replace(",", ""))
-        while label in found:
-            label += "'"
-        found[label] = (value, match.group(2))
+        start, prefix = 0, None
+        for match in _FIGURE.finditer(line):
+            words = line[start : match.start()].strip().rstrip(":").strip()
+            words = re.sub(r"\bmedian$", "", words).strip()
+            if words.startswith("(") or words.startswith("best"):
+                start = match.end()
+                continue  # "(best 1.2 ms, n=20)": the median is the figure
+            label = words if prefix is None else f"{prefix} | {words}"
+            if prefix is None:
+                prefix = words or line.strip()
+            label = label or line.strip()
+            while label in found:
+                label += "'"
+            found[label] = (float(match.group(1).replace(",", "")), match.group(2))
+            start = match.end()
     return found
 
 

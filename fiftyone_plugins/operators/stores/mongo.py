@@ -20,7 +20,6 @@ mark it failed.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as _dt
 import itertools
 import json
@@ -250,7 +249,7 @@ class MongoStore(MongoSchedules, DelegatedOperationStore):
 
     def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
         oid = ObjectId(doc.id) if doc.id else ObjectId()
-        new = as_returned(dataclasses.replace(doc, id=str(oid)))
+        new = as_returned(doc, id=str(oid))
         data = _to_mongo(normalize_changes({k: v for k, v in vars(new).items() if k != "id"}))
         data["_id"] = oid
         with self._errors():

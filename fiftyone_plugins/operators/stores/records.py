@@ -267,14 +267,26 @@ class DelegatedOperationDoc:
         return DelegatedOperationDoc.from_dict(json_copy(self.to_dict(), "operation record"))
 
 
-def as_returned(doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
+def replaced(doc: DelegatedOperationDoc, **changes: Any) -> DelegatedOperationDoc:
+    """``dataclasses.replace(doc, **changes)`` for a record, without its per-call field
+    introspection (records are copied on every store write)."""
+    new = object.__new__(DelegatedOperationDoc)
+    values = new.__dict__
+    values.update(doc.__dict__)
+    values.update(changes)
+    return new
+
+
+def as_returned(doc: DelegatedOperationDoc, **changes: Any) -> DelegatedOperationDoc:
     """``doc`` as a store gives a record back after writing it, without a JSON round trip:
     a new record whose values are normalized as :meth:`DelegatedOperationDoc.from_dict`
     would read them back (times to milliseconds, the state an enum), its ``context`` and
-    ``metadata`` copied one level deep (nested values are shared: treat them as read-only)."""
+    ``metadata`` copied one level deep (nested values are shared: treat them as read-only);
+    ``changes`` (an id) applied first."""
     times: dict[str, Any] = {name: to_datetime(getattr(doc, name)) for name in DATETIME_FIELDS}
-    return dataclasses.replace(
+    return replaced(
         doc,
+        **changes,
         **times,
         run_state=ExecutionRunState.parse(doc.run_state),
         progress=ExecutionProgress.from_dict(doc.progress),
@@ -443,7 +455,7 @@ def apply_changes(doc: DelegatedOperationDoc, changes: Mapping[str, Any]) -> Del
     result = values.get("result")
     if isinstance(result, EncodedResult):
         values["result"] = result.value
-    return dataclasses.replace(doc, **values)
+    return replaced(doc, **values)
 
 
 def matches_text(doc: DelegatedOperationDoc, text: str) -> bool:
@@ -454,6 +466,7 @@ def matches_text(doc: DelegatedOperationDoc, text: str) -> bool:
 
 __all__ = [
     "as_returned",
+    "replaced",
     "CorruptRecordError",
     "DATETIME_FIELDS",
     "EncodedResult",

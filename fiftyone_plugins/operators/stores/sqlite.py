@@ -12,7 +12,6 @@ once (:func:`~.records.encode_result`), never serialized again.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import json
 import logging
@@ -35,6 +34,7 @@ from .records import (
     load_record,
     new_id,
     preconditions_hold,
+    replaced,
     salvage_record,
     stamped_changes,
     utcnow,
@@ -195,7 +195,7 @@ class SQLiteStore(SQLiteFile, SQLiteSchedules, DelegatedOperationStore):
         conn.execute(f"UPDATE delegated_operations SET {sets} WHERE id = :id", values)
 
     def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
-        new = dataclasses.replace(doc, id=doc.id or new_id())
+        new = replaced(doc, id=doc.id or new_id())
         values = _row_values(new)
         names = ("id", *_COLUMNS, "data")
         sql = (
