@@ -137,6 +137,21 @@ class _DelegatedFanOut:
                 except InvalidStateTransitionError:  # taken by a worker meanwhile
                     pass
 
+    def _run_here(self, queued: list[DelegatedOperationDoc], docs: list[Any]) -> None:
+        """Takes and runs queued slices one after the other (those another worker took
+        first are skipped) until one fails here or elsewhere (a cheap count, not a re-read
+        of every slice); the progress counts each one finished here."""
+        ended = sum(1 for d in docs if d.is_terminal)
+        service, parent_id = self.children.service, self.children.parent_id
+        for doc in queued:
+            done = self.children.take_and_run(doc)
+            if done is None:
+                continue
+            ended += 1
+            self.ctx.set_progress(ended / (len(self.slices) or 1))
+            if service.count(run_state=ExecutionRunState.FAILED, parent_id=parent_id):
+                return
+
     def run(self) -> dict[str, Any]:
         self._queue_all()
         delay = 0.01
@@ -154,9 +169,9 @@ class _DelegatedFanOut:
             if all(d.run_state is ExecutionRunState.COMPLETED for d in docs):
                 return {"slices": len(docs), "results": [d.result for d in docs]}
             queued = [d for d in docs if d.run_state is ExecutionRunState.QUEUED]
-            if queued and self.children.take_and_run(queued[0]) is not None:
+            if queued:  # run what is still queued here, re-reading the store only after
+                self._run_here(queued, docs)
                 delay = 0.01
                 continue
-            if not queued:  # the other workers hold the rest: poll the store
-                time.sleep(delay)
-                delay = min(0.5, delay * 2)
+            time.sleep(delay)  # the other workers hold the rest: poll the store
+            delay = min(0.5, delay * 2)

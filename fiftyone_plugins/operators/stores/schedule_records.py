@@ -29,6 +29,7 @@ __all__ = [
     "CatchUp",
     "Overlap",
     "ScheduleDoc",
+    "encode_schedule_fields",
     "readable_schedules",
     "normalize_schedule_changes",
 ]
@@ -128,15 +129,9 @@ class ScheduleDoc:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: datetimes as ISO strings, policies as their values."""
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name in SCHEDULE_DATETIME_FIELDS:
-                value = format_datetime(value)
-            elif isinstance(value, enum.Enum):
-                value = value.value
-            out[f.name] = value
-        return out
+        return encode_schedule_fields(
+            {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScheduleDoc:
@@ -163,6 +158,19 @@ class ScheduleDoc:
 
 #: the fields an update may change (``id`` never changes)
 SCHEDULE_UPDATABLE_FIELDS = frozenset(f.name for f in dataclasses.fields(ScheduleDoc)) - {"id"}
+
+
+def encode_schedule_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalized field values as JSON-ready values (what :meth:`ScheduleDoc.to_dict` and a
+    store writing single fields store): datetimes as ISO strings, policies as their values."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in SCHEDULE_DATETIME_FIELDS:
+            value = format_datetime(value)
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        out[name] = value
+    return out
 
 
 def normalize_schedule_changes(changes: Mapping[str, Any]) -> dict[str, Any]:

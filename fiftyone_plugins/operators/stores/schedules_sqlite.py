@@ -25,7 +25,12 @@ from typing import Any
 
 from .records import format_datetime, new_id, utcnow
 from .schedule_base import ANY, ScheduleStore
-from .schedule_records import ScheduleDoc, normalize_schedule_changes, readable_schedules
+from .schedule_records import (
+    ScheduleDoc,
+    encode_schedule_fields,
+    normalize_schedule_changes,
+    readable_schedules,
+)
 
 __all__ = ["LINEAGE_COLUMNS", "SCHEDULES_SCHEMA", "SQLiteSchedules", "migrate_to_v2"]
 
@@ -144,25 +149,31 @@ class SQLiteSchedules(ScheduleStore):
     ) -> ScheduleDoc | None:
         values = normalize_schedule_changes(changes)
         values.setdefault("updated_at", utcnow())
+        encoded = encode_schedule_fields(values)
+        # one statement: the fields set inside the JSON record (json_set, each value parsed
+        # as JSON so it keeps its type), the indexed copies beside it, the expectations in
+        # the WHERE clause; RETURNING gives the new record or nothing
+        paths = ", ".join(f"'$.{name}', json(?)" for name in encoded)
+        sets = [f"data = json_set(data, {paths})"]
+        params: list[Any] = [json.dumps(v) for v in encoded.values()]
+        if "enabled" in encoded:
+            sets.append("enabled = ?")
+            params.append(int(bool(encoded["enabled"])))
+        if "next_fire_at" in encoded:
+            sets.append("next_fire_at = ?")
+            params.append(encoded["next_fire_at"])
+        where = "id = ?"
+        params.append(schedule_id)
+        if expected_next_fire_at is not ANY:
+            where += " AND next_fire_at IS ?"
+            params.append(format_datetime(expected_next_fire_at))
+        if expected_enabled is not None:
+            where += " AND enabled = ?"
+            params.append(int(expected_enabled))
+        sql = f"UPDATE delegated_schedules SET {', '.join(sets)} WHERE {where} RETURNING data"
         with self._transaction() as conn:
-            found = conn.execute(
-                "SELECT data FROM delegated_schedules WHERE id = ?", (schedule_id,)
-            ).fetchone()
-            if found is None:
-                return None
-            doc = ScheduleDoc.from_dict(json.loads(found[0]))
-            if expected_next_fire_at is not ANY and doc.next_fire_at != expected_next_fire_at:
-                return None
-            if expected_enabled is not None and doc.enabled != expected_enabled:
-                return None
-            for name, value in values.items():
-                setattr(doc, name, value)
-            conn.execute(
-                "UPDATE delegated_schedules SET enabled = :enabled, "
-                "next_fire_at = :next_fire_at, data = :data WHERE id = :id",
-                _row(doc),
-            )
-            return doc
+            row = conn.execute(sql, params).fetchone()
+        return None if row is None else _decode(row)
 
     def delete_schedule(self, schedule_id: str) -> bool:
         with self._transaction() as conn:
