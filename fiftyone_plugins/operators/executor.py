@@ -36,7 +36,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ValidationError
+from ..errors import OperatorError, ValidationError
 from . import drivers
 from . import registry as _registry
 from .context import ExecutionContext
@@ -143,6 +143,12 @@ class _Run:
     def _queue(self, operator: Operator, ctx: ExecutionContext, inputs: Any) -> ExecutionResult:
         from .service import OperationService
 
+        if operator.plugin_name is None:  # a worker finds operators by URI, in their plugin
+            raise OperatorError(
+                f"Operator {operator.uri!r} cannot be delegated: it was never registered by "
+                "a plugin, so no worker could load it; run it immediately, or register it",
+                uri=operator.uri,
+            )
         metadata: dict[str, Any] = {"inputs_schema": None, "outputs_schema": None}
         if inputs is not None:
             try:

@@ -105,7 +105,9 @@ def format_datetime(value: _dt.datetime | None) -> str | None:
     """A fixed-width ISO string (sorts like the time it names), or None."""
     if value is None:
         return None
-    if value.tzinfo is not _UTC:
+    if value.tzinfo is None:  # naive times are UTC here, as to_datetime() reads them
+        value = value.replace(tzinfo=_UTC)
+    elif value.tzinfo is not _UTC:
         value = value.astimezone(_UTC)
     # isoformat() of an aware UTC time: 'YYYY-MM-DDTHH:MM:SS.ffffff+00:00', as strftime
     # would write it, several times faster (records are formatted on every store write)

@@ -34,7 +34,6 @@ from .records import (
     load_record,
     new_id,
     preconditions_hold,
-    replaced,
     salvage_record,
     stamped_changes,
     utcnow,
@@ -150,6 +149,7 @@ class SQLiteStore(SQLiteFile, DelegatedOperationStore):
 
     SCHEMA_VERSION = SCHEMA_VERSION
     SCHEMA = _SCHEMA
+    accepts_encoded_results = True  # a result is written as the text it was encoded to
 
     @classmethod
     def from_uri(cls, uri: str) -> SQLiteStore:
@@ -185,7 +185,7 @@ class SQLiteStore(SQLiteFile, DelegatedOperationStore):
         conn.execute(f"UPDATE delegated_operations SET {sets} WHERE id = :id", values)
 
     def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
-        new = replaced(doc, id=doc.id or new_id())
+        new = as_returned(doc, id=doc.id or new_id())  # normalized as it will read back
         values = _row_values(new)
         names = ("id", *_COLUMNS, "data")
         sql = (
@@ -197,7 +197,7 @@ class SQLiteStore(SQLiteFile, DelegatedOperationStore):
                 conn.execute(sql, values)
             except sqlite3.IntegrityError as e:
                 raise ValueError(f"An operation with id {new.id} already exists") from e
-        return as_returned(new)
+        return new
 
     def _decode(self, row: Sequence[Any]) -> DelegatedOperationDoc:
         """The record of a row selected as :data:`_RECORD` (CorruptRecordError if unreadable)."""
