@@ -38,11 +38,12 @@ def _memory(value: str) -> int:
     from ..operators.monitor import parse_memory
 
     try:
-        return parse_memory(value)
-    except (ValueError, IndexError):
-        raise argparse.ArgumentTypeError(
-            f"expected a size such as 512M or 4G, got {value!r}"
-        ) from None
+        size = parse_memory(value)
+    except (ValueError, IndexError, OverflowError):
+        size = 0
+    if not 0 < size < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a size such as 512M or 4G, got {value!r}")
+    return size
 
 
 def _state(value: str) -> str:

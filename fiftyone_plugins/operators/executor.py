@@ -36,7 +36,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ValidationError
+from ..errors import OperatorError, ValidationError
 from . import drivers
 from . import registry as _registry
 from .context import ExecutionContext
@@ -143,6 +143,12 @@ class _Run:
     def _queue(self, operator: Operator, ctx: ExecutionContext, inputs: Any) -> ExecutionResult:
         from .service import OperationService
 
+        if operator.plugin_name is None:  # a worker finds operators by URI, in their plugin
+            raise OperatorError(
+                f"Operator {operator.uri!r} cannot be delegated: it was never registered by "
+                "a plugin, so no worker could load it; run it immediately, or register it",
+                uri=operator.uri,
+            )
         metadata: dict[str, Any] = {"inputs_schema": None, "outputs_schema": None}
         if inputs is not None:
             try:
@@ -229,11 +235,19 @@ async def _execute_async(run: _Run) -> ExecutionResult:
 # -- public API -----------------------------------------------------------------------------
 
 
-def execute_operator(operator_uri: str | Operator, ctx: Any = None, **kwargs: Any) -> Any:
+def execute_operator(
+    operator_uri: str | Operator,
+    ctx: Any = None,
+    *,
+    progress_callback: ProgressCallback | None = None,
+    **kwargs: Any,
+) -> Any:
     """Executes (or queues) the operator ``operator_uri`` (a URI, or an operator instance).
 
     ``ctx`` is a dict (or an :class:`ExecutionContext`) with the request's keys;
     ``kwargs`` are merged over it (``params=...``, ``request_delegation=True``, ...).
+    ``progress_callback(progress, label)`` hears every ``ctx.set_progress`` of an immediate
+    run as it happens (a host showing a long or generator operator live).
 
     Returns an :class:`ExecutionResult`, raising on failure; inside a running event loop,
     an ``asyncio.Task`` resolving to the result (``error`` set instead of raising).
@@ -242,18 +256,23 @@ def execute_operator(operator_uri: str | Operator, ctx: Any = None, **kwargs: An
     aio = sys.modules.get("asyncio")
     loop = aio._get_running_loop() if aio is not None else None
     if loop is None:
-        result = _execute(_Run(request))
+        result = _execute(_Run(request, set_progress=progress_callback))
         result.raise_exceptions()
         return result
-    return _task_class()(_report_unobserved(request), loop=loop)
+    return _task_class()(_report_unobserved(request, progress_callback), loop=loop)
 
 
 async def execute_operator_async(
-    operator_uri: str | Operator, ctx: Any = None, **kwargs: Any
+    operator_uri: str | Operator,
+    ctx: Any = None,
+    *,
+    progress_callback: ProgressCallback | None = None,
+    **kwargs: Any,
 ) -> ExecutionResult:
     """Awaitable :func:`execute_operator`: returns the result, never raising for a failure
     (check ``result.error`` or call ``result.raise_exceptions()``)."""
-    return await _execute_async(_Run(ExecutionRequest.from_call(operator_uri, ctx, kwargs)))
+    request = ExecutionRequest.from_call(operator_uri, ctx, kwargs)
+    return await _execute_async(_Run(request, set_progress=progress_callback))
 
 
 _TASK_CLASS: Any = None
@@ -279,10 +298,12 @@ def _task_class() -> Any:
     return _TASK_CLASS
 
 
-async def _report_unobserved(request: ExecutionRequest) -> ExecutionResult:
+async def _report_unobserved(
+    request: ExecutionRequest, progress_callback: ProgressCallback | None = None
+) -> ExecutionResult:
     import asyncio
 
-    result = await _execute_async(_Run(request))
+    result = await _execute_async(_Run(request, set_progress=progress_callback))
     if result.error is not None:
         task = asyncio.current_task()
         if not getattr(task, "_fop_observed", True):

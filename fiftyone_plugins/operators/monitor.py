@@ -19,6 +19,7 @@ secrets (from the same environment); nothing it sends back holds a secret value.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -63,14 +64,38 @@ class MonitoredRunner:
     """A worker's runner that executes each operation in a watched child process.
 
     ``runner``: the ``module:function`` the child runs operations with (default: the
-    operators layer); ``max_memory``: bytes of address space the child may use.
+    operators layer), checked here so a typo stops the worker before it claims anything;
+    ``max_memory``: bytes of address space the child may use.
+
+    Children run in their own session: a terminal's Ctrl-C or a signal to the worker's
+    process group reaches the worker alone, which finishes or releases its operations as
+    it does without ``--monitor``. They die with the worker (``PR_SET_PDEATHSIG`` on Linux),
+    and :meth:`kill_all` (called when the worker stops) kills any still running, so an
+    operation put back in the queue never goes on running here.
     """
+
+    #: seconds a child may take to exit once it has sent its outcome
+    EXIT_GRACE = 5.0
 
     def __init__(self, runner: str | None = None, max_memory: int | None = None) -> None:
         if runner is not None and not isinstance(runner, str):
             raise TypeError("a monitored runner names its runner by 'module:function'")
+        if runner is not None:
+            from .runner import resolve_runner
+
+            resolve_runner(runner)  # an unimportable runner fails now, not each operation
         self.runner = runner
         self.max_memory = max_memory
+        self._children: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+
+    def kill_all(self) -> None:
+        """Kills the children still running (the worker is stopping at once)."""
+        with self._lock:
+            children = list(self._children)
+        for child in children:
+            with contextlib.suppress(OSError):
+                child.kill()
 
     def __call__(
         self, doc: DelegatedOperationDoc, progress_callback: Callable[..., None]
@@ -83,6 +108,7 @@ class MonitoredRunner:
             "runner": self.runner,
             "max_memory": self.max_memory,
             "fd": write_fd,
+            "parent": os.getpid(),
         }
         try:
             child = subprocess.Popen(
@@ -90,26 +116,27 @@ class MonitoredRunner:
                 stdin=subprocess.PIPE,
                 pass_fds=(write_fd,),
                 close_fds=True,
+                start_new_session=True,
             )
         finally:
             os.close(write_fd)
-        outcome: dict[str, Any] | None = None
-        with os.fdopen(read_fd, encoding="utf-8") as messages:
-            feeder = threading.Thread(target=_feed, args=(child, request), daemon=True)
-            feeder.start()
+        with self._lock:
+            self._children.add(child)
+        try:
+            outcome = self._watch(child, read_fd, request, progress_callback)
             try:
-                for line in messages:
-                    message = json.loads(line)
-                    if "outcome" in message:
-                        outcome = message["outcome"]
-                    else:
-                        progress_callback(message.get("progress"), message.get("label"))
-                code = child.wait()
-            except BaseException:  # the worker is stopping at once: so is the operation
+                code = child.wait(self.EXIT_GRACE if outcome is not None else None)
+            except subprocess.TimeoutExpired:  # a thread or handler keeps it alive: done
                 child.kill()
-                child.wait()
-                raise
-        if outcome is not None and code == 0:
+                code = child.wait()
+        except BaseException:  # the worker is stopping at once: so is the operation
+            child.kill()
+            child.wait()
+            raise
+        finally:
+            with self._lock:
+                self._children.discard(child)
+        if outcome is not None:  # what it reported stands, however it exited afterwards
             return ExecutionResult(
                 result=outcome.get("result"),
                 error=outcome.get("error"),
@@ -118,6 +145,43 @@ class MonitoredRunner:
             )
         reason = f"The operation's process {_exit_reason(code)} before it finished"
         return ExecutionResult(error=reason, operator_uri=doc.operator)
+
+    @staticmethod
+    def _watch(
+        child: subprocess.Popen[bytes],
+        read_fd: int,
+        request: dict[str, Any],
+        progress_callback: Callable[..., None],
+    ) -> dict[str, Any] | None:
+        """Relays progress until the outcome arrives (or the child's end of the pipe
+        closes without one); returns the outcome."""
+        with os.fdopen(read_fd, encoding="utf-8") as messages:
+            feeder = threading.Thread(target=_feed, args=(child, request), daemon=True)
+            feeder.start()
+            for line in messages:
+                try:
+                    message = json.loads(line)
+                except ValueError:  # a line cut short by the child's death
+                    continue
+                if "outcome" in message:
+                    return message["outcome"]  # type: ignore[no-any-return]
+                progress_callback(message.get("progress"), message.get("label"))
+        return None
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the child, first thing: die with the worker (Linux ``prctl``), so a worker
+    killed outright leaves no operation running behind it. (Done here rather than in a
+    ``preexec_fn``, which is unsafe in a worker's threads; a worker that died before the
+    call is noticed by the parent check.)"""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker's kill_all() remains
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _feed(child: subprocess.Popen[bytes], request: dict[str, Any]) -> None:
@@ -129,9 +193,11 @@ def _feed(child: subprocess.Popen[bytes], request: dict[str, Any]) -> None:
         pass
 
 
-def main() -> int:
+def main() -> None:
     """The child: run one operation, report progress and its outcome on the given fd."""
     request = json.loads(sys.stdin.read())
+    _die_with_parent(request["parent"])
+    os.set_inheritable(request["fd"], False)  # what the operation starts must not hold it
     out = os.fdopen(request["fd"], "w", encoding="utf-8", buffering=1)
     lock = threading.Lock()
 
@@ -168,12 +234,14 @@ def main() -> int:
                 error=f"The operation finished but its result is not JSON-serializable: {e}"
             ),
         )
-    send(
-        {"outcome": {"result": result, "error": outcome.error, "error_trace": outcome.error_trace}}
-    )
+    error, trace = outcome.error, outcome.error_trace
+    send({"outcome": {"result": result, "error": error, "error_trace": trace}})
     out.close()
-    return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # done: threads or exit handlers the operation left behind must not hold the worker
+    os._exit(0)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()  # never returns: it ends the process

@@ -3,14 +3,17 @@
 ``fiftyone-plugins operators list`` is a fresh process each time: without this it imports (and
 compiles) every enabled plugin just to print their operators' names. :class:`Registrations`
 keeps, in one JSON file, the operators each plugin registered (name, unlisted, panel) and its
-registration errors, under a key made of everything that can change them:
+registration errors, under a key made of what can change them:
 
-- the plugin's files: its :func:`~.stamps.file_stamp` (manifest and every ``.py`` file);
+- the plugin's files: its :func:`~.stamps.folder_stamp` (the manifest and every file of the
+  folder, data files included);
 - the environment: the interpreter (version and executable), this library's version,
   whether the real FiftyOne is installed, and the modification stamps of the folders on
   ``sys.path`` (installing or removing a distribution changes its ``site-packages``).
 
-A plugin whose import failed is never remembered (it is imported again next time, as its
+What it cannot see is a registration that depends on something else, such as an
+environment variable read at import time: list such plugins with the cache turned off. A
+plugin whose import failed is never remembered (it is imported again next time, as its
 requirements may have been installed since). Enabling or disabling a plugin needs no new
 entry: what a plugin registers does not depend on it, and the listing reads enablement from
 the App config as always. Only listings use this (``list_entries(remembered=True)``);

@@ -40,7 +40,6 @@ from .. import discovery
 from .._dotted import import_object
 from ..errors import (
     FiftyOnePluginsError,
-    OperatorError,
     OperatorNotFoundError,
     PluginLoadError,
 )
@@ -231,7 +230,7 @@ def list_operators(
     if type is not None and kind is None:
         cls = type
         if isinstance(cls, str):
-            cls = import_object(cls, "operator type", OperatorError)
+            cls = import_object(cls, "operator type", ImportError)
         return [op for op in operators if isinstance(op, cls)]
     return list(operators)
 

@@ -283,7 +283,7 @@ class OperationService:
         changes = {
             "run_state": ExecutionRunState.COMPLETED,
             "completed_at": utcnow(),
-            "result": encode_result(result),  # the one serialization of the result
+            "result": self._result_for_store(result),
             "lease_expires_at": None,
             "error": None,
             "error_trace": None,
@@ -291,6 +291,12 @@ class OperationService:
         return self._change(
             op_id, changes, "complete", sources_of(ExecutionRunState.COMPLETED), worker_id
         )
+
+    def _result_for_store(self, result: Any) -> Any:
+        """The result as the store takes it: encoded to JSON once (the text written as it
+        is), or its plain JSON copy for a store that does not take encoded results."""
+        encoded = encode_result(result)  # an UnstorableRecordError if JSON cannot hold it
+        return encoded if self.store.accepts_encoded_results else encoded.value
 
     def set_failed(
         self,

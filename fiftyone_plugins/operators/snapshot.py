@@ -21,7 +21,7 @@ from .entries import broken_config, config_name
 from .loader import LoadedPlugin, load_plugin
 from .operator import Operator
 from .registrations import Registrations, Remembered
-from .stamps import SKIPPED_FOLDERS, file_stamp
+from .stamps import SKIPPED_FOLDERS, file_stamp, folder_stamp, has_links
 
 __all__ = ["ENV_NAMES", "Snapshot", "env_key", "forget_gone", "forget_loaded"]
 
@@ -164,8 +164,10 @@ class Snapshot:
         if found is not None:
             return found
         registrations = self.registrations
+        stamp = None
         if registrations is not None and plugin.directory not in self.plugins:
-            found = registrations.get(plugin.directory, file_stamp(plugin))
+            stamp = folder_stamp(plugin)  # taken before any import: a later edit mismatches
+            found = registrations.get(plugin.directory, stamp)
         if found is None:
             loaded = self.load(plugin)
             operators = [
@@ -173,8 +175,8 @@ class Snapshot:
                 for name, unlisted, op in self.named_operators(plugin, 0)
             ]
             found = Remembered(operators, list(loaded.errors))
-            if registrations is not None and loaded.load_error is None:
-                registrations.put(plugin.directory, loaded.stamp, found)
+            if registrations is not None and stamp is not None and loaded.load_error is None:
+                registrations.put(plugin.directory, stamp, found)
         self._remembered[plugin.directory] = found
         return found
 
@@ -270,7 +272,8 @@ def _watch_sources(
     is unavailable or its limits are reached (stamps are then compared every time)."""
     for directory, loaded in plugins:
         folders.append(directory)
-        file_stamp(loaded.definition, folders)
+        if has_links(file_stamp(loaded.definition, folders)):
+            return None  # a link's target may live anywhere: compare stamps instead
     try:
         return FolderWatcher(
             ((folder, True) for folder in dict.fromkeys(folders)),

@@ -176,6 +176,9 @@ class Worker:
         except KeyboardInterrupt:
             self._release_active()
         finally:
+            kill_all = getattr(self.runner, "kill_all", None)
+            if callable(kill_all):  # a runner with processes of its own (--monitor)
+                kill_all()
             self._stopping.set()
             self._finished.set()
             self._wake.set()

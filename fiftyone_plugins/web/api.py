@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -158,13 +159,39 @@ async def resolve(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(execution.resolve, uri, params))
 
 
+#: progress of the immediate runs under way, by the token the page chose for each
+_live: dict[str, dict[str, Any]] = {}
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
 async def execute(request: Request) -> Response:
     data = await _body(request)
     uri, params = str(data.get("uri") or ""), data.get("params") or {}
     if not isinstance(params, dict):
         raise FiftyOnePluginsError("params must be a JSON object")
-    answer = await execution.execute(uri, params, delegate=bool(data.get("delegate")))
+    token = data.get("run")
+    live: dict[str, Any] | None = None
+    if isinstance(token, str) and _TOKEN.match(token):
+        live = _live[token] = {"progress": None, "label": None}
+
+    def progress(value: Any, label: Any) -> None:  # from the operator's thread
+        if live is not None:
+            live.update(progress=value, label=None if label is None else str(label))
+
+    try:
+        answer = await execution.execute(
+            uri, params, delegate=bool(data.get("delegate")), progress=progress
+        )
+    finally:
+        if live is not None:
+            _live.pop(str(token), None)
     return JSONResponse(json.loads(json.dumps(answer, default=str)))
+
+
+async def execution_progress(request: Request) -> Response:
+    """The progress of an immediate run under way (``{}`` once it ended or if unknown)."""
+    live = _live.get(request.query_params.get("run", ""))
+    return JSONResponse(dict(live) if live is not None else {})
 
 
 # -- delegated operations ------------------------------------------------------------------------
@@ -291,6 +318,7 @@ def routes() -> list[Route]:
         Route("/api/operators", operators),
         Route("/api/operators/resolve", resolve, methods=["POST"]),
         Route("/api/operators/execute", execute, methods=["POST"]),
+        Route("/api/operators/progress", execution_progress),
         Route("/api/runs", runs),
         Route("/api/runs/stream", runs_stream),
         Route("/api/runs/{action}", runs_action, methods=["POST"]),

@@ -13,7 +13,7 @@ Plugin code runs in ``resolve_input``/``resolve_output`` too; an exception there
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import fiftyone_plugins.operators as foo
@@ -100,16 +100,22 @@ def _outputs(op: Any, params: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 async def execute(
-    uri: str, params: Mapping[str, Any] | None = None, delegate: bool = False
+    uri: str,
+    params: Mapping[str, Any] | None = None,
+    delegate: bool = False,
+    progress: Callable[[Any, Any], None] | None = None,
 ) -> dict[str, Any]:
     """Executes the operator now, or queues it (``delegate=True``), and describes the outcome.
 
+    ``progress(progress, label)`` hears the run's progress as it happens (labels masked).
     Raises :class:`~fiftyone_plugins.errors.OperatorNotFoundError` for an unknown URI; every
     other failure is in the answer (``error``, ``trace``, ``validation``).
     """
     op = foo.get_operator(uri)
     params = dict(params or {})
-    result = await foo.execute_operator_async(uri, params=params, request_delegation=delegate)
+    result = await foo.execute_operator_async(
+        uri, params=params, request_delegation=delegate, progress_callback=progress
+    )
     data = result.to_json()  # secret values are masked in it
     executor = data.get("executor") or {}
     answer: dict[str, Any] = {

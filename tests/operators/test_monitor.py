@@ -42,6 +42,15 @@ def raises(doc, progress):
     raise RuntimeError("an ordinary failure")
 
 
+def leaves_things_behind(doc, progress):
+    import atexit, subprocess, threading, time
+
+    subprocess.Popen(["sleep", "30"], close_fds=False)  # inherits every descriptor
+    threading.Thread(target=time.sleep, args=(30,)).start()  # not a daemon
+    atexit.register(lambda: os._exit(1))  # a library crashing at exit
+    return {"answer": 42}
+
+
 def by_params(doc, progress):
     return globals()[doc.context["params"]["do"]](doc, progress)
 """
@@ -50,7 +59,8 @@ def by_params(doc, progress):
 @pytest.fixture
 def service(tmp_path, monkeypatch):
     (tmp_path / "monitor_runners.py").write_text(textwrap.dedent(RUNNERS))
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # for the children
+    monkeypatch.syspath_prepend(str(tmp_path))  # the worker checks the runner imports
     monkeypatch.setenv("FIFTYONE_DELEGATED_OPERATION_STORE", f"sqlite:///{tmp_path}/ops.db")
     clear_cache()
     yield DelegatedOperationService()
@@ -114,8 +124,26 @@ def test_the_cli_flag(service, capsys):
     with pytest.raises(SystemExit) as usage:
         main(["delegated", "launch", "--max-memory", "1G", "--once"])
     assert usage.value.code == 2 and "--monitor" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["delegated", "launch", "--monitor", "--max-memory", "lots"])
+    for bad in ("lots", "inf", "1e30"):
+        with pytest.raises(SystemExit):
+            main(["delegated", "launch", "--monitor", "--max-memory", bad])
+
+
+def test_an_unimportable_runner_stops_the_worker_before_it_claims(service, capsys):
+    doc = service.queue_operation("@o/p/x")
+    code = main(["delegated", "launch", "--monitor", "--once", "--runner", "monitor_runners:nope"])
+    assert code == 1 and "Cannot import the runner" in capsys.readouterr().err
+    assert service.get(doc.id).run_state is ExecutionRunState.QUEUED
+
+
+def test_an_outcome_stands_whatever_the_exit_and_leftovers_never_hold_the_worker(service):
+    import time
+
+    service.queue_operation("@o/p/x", context={"params": {"do": "leaves_things_behind"}})
+    started = time.monotonic()
+    [final] = drain(service, "by_params")
+    assert final.run_state is ExecutionRunState.COMPLETED and final.result == {"answer": 42}
+    assert time.monotonic() - started < 5  # not the 30 s the leftovers would keep it
 
 
 def test_sizes():

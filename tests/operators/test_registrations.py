@@ -125,3 +125,39 @@ def test_a_corrupt_cache_file_is_ignored_and_rewritten(marked, env):
     path.write_text("{not json")
     assert "@t/one/op" in cli("operators", "list").stdout
     assert json.loads(path.read_text())["format"] == 1
+
+
+DATA_PLUGIN = """
+import json
+import os
+
+import fiftyone.operators as foo
+
+NAMES = json.load(open(os.path.join(os.path.dirname(__file__), "ops.json")))
+
+
+def make(name):
+    class Op(foo.Operator):
+        @property
+        def config(self):
+            return foo.OperatorConfig(name=name)
+
+    return Op
+
+
+def register(p):
+    for name in NAMES:
+        p.register(make(name))
+"""
+
+
+def test_a_data_file_the_plugin_reads_counts_as_one_of_its_files(env):
+    folder = env.write_plugin(
+        "data",
+        "name: '@t/data'\noperators: [a, b]\n",
+        {"__init__.py": DATA_PLUGIN, "ops.json": '["a"]'},
+    )
+    time.sleep(0.15)
+    assert "@t/data/b" not in cli("operators", "list").stdout
+    (folder / "ops.json").write_text('["a", "b"]')
+    assert "@t/data/b" in cli("operators", "list").stdout

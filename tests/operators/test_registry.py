@@ -766,3 +766,21 @@ def test_edits_are_seen_through_the_source_watch(env, monkeypatch):
     (folder / "lib" / "deeper" / "__init__.py").write_text("VALUE = 'three'\n")
     (folder / "lib" / "helper.py").write_text("from .deeper import VALUE\n")
     assert foo.execute_operator("@t/watched/op").result == "three"
+
+
+def test_an_edit_behind_a_symbolic_link_is_seen(env, monkeypatch, tmp_path):
+    monkeypatch.setattr(registry, "RECHECK_INTERVAL", 0.0)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "impl.py").write_text("VALUE = 'one'\n")
+    manifest, files = simple_plugin("@t/linked", ["op"])
+    code = files["__init__.py"].replace("return '@t/linked/op'", "return VALUE")
+    folder = env.write_plugin(
+        "linked", manifest, {"__init__.py": "from .impl import VALUE\n" + code}
+    )
+    (folder / "impl.py").symlink_to(elsewhere / "impl.py")
+    time.sleep(0.15)
+    for _ in range(3):  # rechecks: a link's target is outside every watched folder
+        assert foo.execute_operator("@t/linked/op").result == "one"
+    (elsewhere / "impl.py").write_text("VALUE = 'two, changed behind the link'\n")
+    assert foo.execute_operator("@t/linked/op").result == "two, changed behind the link"

@@ -200,3 +200,31 @@ def test_execute_validates_runs_and_schedules(client):
     assert record.run_state.value == "queued"
     everything = run({}, uri="@web/demo/all_types")
     assert everything["ok"], everything
+
+
+def test_an_immediate_run_reports_its_progress_while_it_runs(client):
+    import threading
+    import time
+
+    answers = []
+    body = {
+        "uri": "@web/demo/count_live",
+        "params": {"steps": 4, "delay": 0.3},
+        "run": "abcd1234efgh",
+    }
+    worker = threading.Thread(
+        target=lambda: answers.append(client.post("/api/operators/execute", json=body).json())
+    )
+    worker.start()
+    seen = set()
+    deadline = time.monotonic() + 10
+    while worker.is_alive() and time.monotonic() < deadline:
+        live = client.get("/api/operators/progress?run=abcd1234efgh").json()
+        if live.get("label"):
+            seen.add(live["label"])
+        time.sleep(0.05)
+    worker.join()
+    assert answers[0]["ok"] and len(answers[0]["yielded"]) == 4
+    assert len(seen) >= 2 and seen <= {f"counted {i}" for i in range(1, 5)}
+    assert client.get("/api/operators/progress?run=abcd1234efgh").json() == {}  # cleaned up
+    assert client.get("/api/operators/progress?run=unknown-token").json() == {}

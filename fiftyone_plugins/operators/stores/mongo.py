@@ -143,6 +143,8 @@ def _stored_text(raw: Mapping[str, Any]) -> str:
 class MongoStore(MongoSchedules, DelegatedOperationStore):
     """Operations in ``<db>.delegated_operations``, entries in ``<db>.execution_store``."""
 
+    accepts_encoded_results = True  # a result is written as the text it was encoded to
+
     def __init__(self, uri: str, database: str | None = None) -> None:
         self.uri = uri
         self.database = database or database_from_uri(uri)

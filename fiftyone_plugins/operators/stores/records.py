@@ -105,7 +105,9 @@ def format_datetime(value: _dt.datetime | None) -> str | None:
     """A fixed-width ISO string (sorts like the time it names), or None."""
     if value is None:
         return None
-    if value.tzinfo is not _UTC:
+    if value.tzinfo is None:  # naive times are UTC here, as to_datetime() reads them
+        value = value.replace(tzinfo=_UTC)
+    elif value.tzinfo is not _UTC:
         value = value.astimezone(_UTC)
     # isoformat() of an aware UTC time: 'YYYY-MM-DDTHH:MM:SS.ffffff+00:00', as strftime
     # would write it, several times faster (records are formatted on every store write)
@@ -210,11 +212,9 @@ class DelegatedOperationDoc:
     error_trace: str | None = None
     pinned: bool = False
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
-    #: the schedule that created this operation and the fire time it is for (see
-    #: :mod:`fiftyone_plugins.operators.schedules`); None for operations queued directly
+    #: lineage (None when absent): the schedule and fire time that queued it, its parent
     schedule_id: str | None = None
     fire_time: _dt.datetime | None = None
-    #: the pipeline or fan-out operation this one is a child of (None: a top-level operation)
     parent_id: str | None = None
 
     # FiftyOne names, so code written against it reads the same

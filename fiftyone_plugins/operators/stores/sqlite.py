@@ -34,7 +34,6 @@ from .records import (
     load_record,
     new_id,
     preconditions_hold,
-    replaced,
     salvage_record,
     stamped_changes,
     utcnow,
@@ -156,6 +155,7 @@ class SQLiteStore(SQLiteFile, SQLiteSchedules, DelegatedOperationStore):
 
     SCHEMA_VERSION = SCHEMA_VERSION
     SCHEMA = _SCHEMA + SCHEDULES_SCHEMA
+    accepts_encoded_results = True  # a result is written as the text it was encoded to
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         migrate_to_v2(conn)  # columns of version 2 on a version-1 file, then the schema
@@ -195,7 +195,7 @@ class SQLiteStore(SQLiteFile, SQLiteSchedules, DelegatedOperationStore):
         conn.execute(f"UPDATE delegated_operations SET {sets} WHERE id = :id", values)
 
     def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
-        new = replaced(doc, id=doc.id or new_id())
+        new = as_returned(doc, id=doc.id or new_id())  # normalized as it will read back
         values = _row_values(new)
         names = ("id", *_COLUMNS, "data")
         sql = (
@@ -207,7 +207,7 @@ class SQLiteStore(SQLiteFile, SQLiteSchedules, DelegatedOperationStore):
                 conn.execute(sql, values)
             except sqlite3.IntegrityError as e:
                 raise ValueError(f"An operation with id {new.id} already exists") from e
-        return as_returned(new)
+        return new
 
     def _decode(self, row: Sequence[Any]) -> DelegatedOperationDoc:
         """The record of a row selected as :data:`_RECORD` (CorruptRecordError if unreadable)."""

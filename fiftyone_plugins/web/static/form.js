@@ -455,8 +455,24 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     status.textContent = mode === "schedule" ? "Scheduling…" : "Running…";
     executeButton.disabled = scheduleButton.disabled = true;
+    // an immediate run reports its progress (ctx.set_progress) while it runs: poll for it
+    const run = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) =>
+      b.toString(16).padStart(2, "0")).join("");
+    let polling = null;
+    if (mode !== "schedule") {
+      polling = setInterval(async () => {
+        try {
+          const live = await api("GET", "/api/operators/progress?run=" + run);
+          if (live.progress == null && live.label == null) return;
+          const percent = live.progress == null ? "" : Math.round(live.progress * 100) + "% ";
+          status.textContent = "Running… " + percent + (live.label || "");
+        } catch (e) {
+          /* the run's own answer reports any failure */
+        }
+      }, 300);
+    }
     try {
-      const answer = await api("POST", "/api/operators/execute", { uri, params, delegate: mode === "schedule" });
+      const answer = await api("POST", "/api/operators/execute", { uri, params, delegate: mode === "schedule", run });
       if (answer.validation.length) {
         for (const issue of answer.validation) showFieldError(issue.path, issue.reason);
         status.textContent = "Please fix the highlighted fields.";
@@ -469,6 +485,7 @@ document.addEventListener("DOMContentLoaded", () => {
       formErrors.hidden = false;
       formErrors.textContent = e.message;
     } finally {
+      if (polling !== null) clearInterval(polling);
       executeButton.disabled = scheduleButton.disabled = false;
     }
   });
