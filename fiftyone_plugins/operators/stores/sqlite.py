@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS delegated_operations (
 );
 CREATE INDEX IF NOT EXISTS delegated_operations_claim
     ON delegated_operations (run_state, queued_at, seq);
+CREATE INDEX IF NOT EXISTS delegated_operations_queued
+    ON delegated_operations (queued_at, seq);
 CREATE INDEX IF NOT EXISTS delegated_operations_lease
     ON delegated_operations (run_state, lease_expires_at);
 CREATE TABLE IF NOT EXISTS execution_store (
