@@ -115,6 +115,10 @@ class Config:
     delegated_operation_store: str = ""
     #: seconds a worker's claim on a running operation lasts without a heartbeat
     delegated_operation_lease_seconds: float = 60.0
+    #: where delegated operations run: ``local`` (the worker's process), ``ray`` or ``dask``
+    delegated_backend: str = "local"
+    #: the Ray or Dask cluster to submit to; empty: a local cluster for the worker's life
+    delegated_backend_address: str = ""
     #: seconds an immediate execution may take (``None``: no limit)
     operator_timeout: float | None = None
     #: the FiftyOne plugin API version that ``fiftyone.version`` specifiers are checked against

@@ -103,7 +103,17 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
         5,
         ("fiftyone_plugins.operators.drivers", "fiftyone_plugins.operators.executor"),
     ),
-    ("worker", 6, ("fiftyone_plugins.operators.runner", "fiftyone_plugins.operators.worker")),
+    (
+        "worker",
+        6,
+        (
+            "fiftyone_plugins.operators.runner",
+            "fiftyone_plugins.operators.backends",
+            "fiftyone_plugins.operators.backends.*",
+            "fiftyone_plugins.operators.inflight",
+            "fiftyone_plugins.operators.worker",
+        ),
+    ),
     (
         "facades",
         7,

@@ -41,6 +41,15 @@ def _state(value: str) -> str:
     return value.lower()
 
 
+def _backend(value: str) -> str:
+    # the names of backends.BACKEND_NAMES (not imported here, to keep `--help` fast)
+    if value.lower() not in ("local", "ray", "dask"):
+        raise argparse.ArgumentTypeError(
+            f"invalid backend {value!r} (choose from local, ray, dask)"
+        )
+    return value.lower()
+
+
 def _sort_key(value: str) -> str:
     if value.upper() not in _SORT_KEYS:
         raise argparse.ArgumentTypeError(
@@ -114,7 +123,25 @@ def register(groups: Any) -> None:
         help="longest wait between polls when idle (default: 1)",
     )
     p.add_argument(
-        "-c", "--concurrency", type=_positive_int, default=1, help="operations run at once"
+        "-c",
+        "--concurrency",
+        "--max-in-flight",
+        dest="concurrency",
+        type=_positive_int,
+        metavar="N",
+        help="operations run at once (default: 1 locally, the engine's free CPU slots on "
+        "ray and dask)",
+    )
+    p.add_argument(
+        "--backend",
+        type=_backend,
+        help="where operations run: local (this process), ray or dask (default: "
+        "FIFTYONE_DELEGATED_BACKEND or local)",
+    )
+    p.add_argument(
+        "--address",
+        help="the Ray or Dask cluster to submit to (default: FIFTYONE_DELEGATED_BACKEND_ADDRESS"
+        ", else a local cluster started for the worker's life)",
     )
     p.add_argument(
         "--lease-seconds",
@@ -129,6 +156,23 @@ def register(groups: Any) -> None:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     p.set_defaults(handler=_launch)
+
+    p = sub.add_parser(
+        "run",
+        help="claim and run exactly one queued operation here (for external schedulers)",
+        description="Claim the operation ID if it is still queued, run it in this process "
+        "with a lease heartbeat and record its outcome. Exits 0 when it completed, 1 when it "
+        "failed, 3 when it was not claimable (unknown id, or no longer queued).",
+    )
+    p.add_argument("id", metavar="ID")
+    p.add_argument(
+        "--lease-seconds",
+        type=_positive_float,
+        help="lease length (default: FIFTYONE_DELEGATED_OPERATION_LEASE_SECONDS or 60)",
+    )
+    p.add_argument("--worker-id", help="name of this worker (default: host:pid:random)")
+    p.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
+    p.set_defaults(handler=_run)
 
     p = sub.add_parser("list", help="list delegated operations")
     p.add_argument("-o", "--operator", help="only operations of this operator URI")
@@ -264,6 +308,8 @@ def _launch(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             lease_seconds=args.lease_seconds,
             handle_signals=True,
+            backend=args.backend,
+            address=args.address,
         )
         worker.run()
     finally:
@@ -272,6 +318,33 @@ def _launch(args: argparse.Namespace) -> int:
             log.setLevel(lvl)
             log.propagate = propagate
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import logging
+
+    from ..operators.orchestrator import Worker
+
+    if args.quiet:
+        logging.getLogger("fiftyone_plugins").setLevel(logging.WARNING)
+    service = _service()
+    Worker(
+        service,
+        worker_id=args.worker_id,
+        lease_seconds=args.lease_seconds,
+        handle_signals=True,
+        backend="local",  # in this process, whatever the configured backend
+        operation_id=args.id,
+    ).run()  # raises OperationNotClaimableError (exit code 3) when it claimed nothing
+    doc = service.get(args.id)
+    if doc.run_state.value == "completed":
+        print(f"Operation {doc.id} completed")
+        return 0
+    if doc.run_state.value == "failed":
+        print(f"Operation {doc.id} failed: {(doc.error or 'no error recorded').splitlines()[0]}")
+    else:
+        print(f"Operation {doc.id} did not finish here: it is {doc.run_state.value}")
+    return 1
 
 
 def _list(args: argparse.Namespace) -> None:

@@ -366,10 +366,14 @@ class OperationService:
         """Renames an operation; allowed in any state."""
         return self._change(op_id, {"label": label}, "relabel", ExecutionRunState)
 
-    def release_operation(self, op_id: str, worker_id: str) -> DelegatedOperation:
-        """``running`` → ``queued``: the worker gives the operation back (e.g. on shutdown)."""
+    def release_operation(
+        self, op_id: str, worker_id: str, reason: str | None = None
+    ) -> DelegatedOperation:
+        """``running`` → ``queued``: the worker gives the operation back (e.g. on shutdown,
+        or after its engine lost the task and the attempt policy allows a retry); ``reason``
+        is kept as the record's error, saying why it was requeued."""
         return self._change(
-            op_id, requeue_changes(), "release", (ExecutionRunState.RUNNING,), worker_id
+            op_id, requeue_changes(reason), "release", (ExecutionRunState.RUNNING,), worker_id
         )
 
     def rerun_operation(self, op_id: str) -> DelegatedOperation:

@@ -1,10 +1,15 @@
 """The worker behind ``fiftyone-plugins delegated launch``: claim, run, record, repeat.
 
 A :class:`Worker` is handed a service (:class:`~.service.OperationService`), polls its store,
-atomically claims the oldest queued operation it may run and hands it to a runner
-(:mod:`.runner`; by default the executor, in this process). The outcome is recorded through
-:meth:`~.service.OperationService.record_outcome`: this worker is the one place a runner's
-failure is caught and turned into a failed operation.
+atomically claims the oldest queued operation it may run and submits it to an execution
+backend (:mod:`.backends`): ``local`` hands it to a runner (:mod:`.runner`; by default the
+executor, in this process), ``ray`` and ``dask`` to a cluster. The store stays the only
+authority on claims, leases, attempts and retries; the engine side never writes to it: this
+worker renews the lease of every operation in flight, relays its progress and records its
+outcome through :meth:`~.service.OperationService.record_outcome`. It is the one place a
+runner's or an engine's failure is caught and turned into a failed (or, when the attempt
+policy allows, requeued) operation. A lease that cannot be renewed (the operation was failed
+with ``delegated fail``, or taken after an expiry) cancels the operation's engine task.
 
 While an operation runs, a heartbeat thread renews its lease every third of the lease; a worker
 that dies stops renewing, and any other worker, while polling, resolves the expired lease
@@ -26,7 +31,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import DelegatedOperationError, InvalidStateTransitionError
+from ..errors import (
+    DelegatedOperationError,
+    EngineTaskError,
+    InvalidStateTransitionError,
+    OperationNotClaimableError,
+    OperationNotFoundError,
+)
+from .backends import ExecutionBackend, Job, resolve_backend
+from .inflight import InFlight, requeue_if_allowed
 from .result import ExecutionResult
 from .runner import (
     ProgressCallback,
@@ -37,7 +50,7 @@ from .runner import (
     resolve_runner,
 )
 from .service import OperationService
-from .stores.records import DelegatedOperationDoc, ExecutionRunState
+from .stores.records import DelegatedOperationDoc, ExecutionRunState, validate_id
 
 __all__ = [
     "RECORD_RETRY_SECONDS",
@@ -77,9 +90,14 @@ class WorkerStats:
 class Worker:
     """Runs queued delegated operations until stopped, drained (``once``) or ``limit`` ran.
 
-    ``delegation_target`` and ``operators`` restrict what it claims; ``concurrency`` runs
-    several operations at once in threads; ``handle_signals`` installs SIGINT/SIGTERM handlers
-    (only possible from the main thread).
+    ``delegation_target`` and ``operators`` restrict what it claims; ``concurrency`` (or its
+    engine-flavoured name ``max_in_flight``) bounds the operations running at once (default:
+    1 for the local backend, the engine's free CPU slots for Ray and Dask); ``backend`` is an
+    :class:`~.backends.ExecutionBackend`, ``"local"``, ``"ray"`` or ``"dask"`` (default: the
+    ``delegated_backend`` config), ``address`` the engine's cluster (default: a local one for
+    the worker's life). ``operation_id`` makes it run exactly that operation, once, or raise
+    :class:`~fiftyone_plugins.errors.OperationNotClaimableError` (``delegated run ID``).
+    ``handle_signals`` installs SIGINT/SIGTERM handlers (only possible from the main thread).
     """
 
     def __init__(
@@ -93,13 +111,19 @@ class Worker:
         once: bool = False,
         limit: int | None = None,
         poll_interval: float = 1.0,
-        concurrency: int = 1,
+        concurrency: int | None = None,
         lease_seconds: float | None = None,
         progress_interval: float = 0.5,
         handle_signals: bool = False,
         on_finished: Callable[[DelegatedOperationDoc], None] | None = None,
+        backend: ExecutionBackend | str | None = None,
+        address: str | None = None,
+        max_in_flight: int | None = None,
+        operation_id: str | None = None,
     ) -> None:
-        if concurrency < 1:
+        if max_in_flight is not None:
+            concurrency = max_in_flight
+        if concurrency is not None and concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, not {concurrency}")
         if limit is not None and limit < 1:
             raise ValueError(f"limit must be >= 1, not {limit}")
@@ -107,13 +131,21 @@ class Worker:
             raise ValueError(f"poll_interval must be > 0, not {poll_interval}")
         self.service = service or OperationService()
         self.runner = resolve_runner(runner)
+        self.backend = resolve_backend(
+            backend, address=address, runner=None if runner is None else self.runner
+        )
+        self.operation_id = None if operation_id is None else validate_id(operation_id)
+        if self.operation_id is not None:
+            once, limit = True, 1
         self.worker_id = worker_id or default_worker_id()
         self.delegation_target = delegation_target
         self.operators = None if operators is None else list(operators)
         self.once = once
         self.limit = limit
         self.poll_interval = poll_interval
-        self.concurrency = concurrency
+        #: operations at once; None until run() asks the backend for its default
+        self.concurrency: int = concurrency or 1
+        self._concurrency_given = concurrency is not None
         self.lease_seconds = (
             self.service.lease_seconds if lease_seconds is None else float(lease_seconds)
         )
@@ -123,6 +155,7 @@ class Worker:
         self.stats = WorkerStats()
         self._claimed = 0
         self._active: dict[str, threading.Thread | None] = {}
+        self._in_flight = InFlight(self.backend.name)
         self._active_lock = threading.Lock()
         self._stopping = threading.Event()
         self._finished = threading.Event()  # set when run() returns: the heartbeat stops
@@ -161,12 +194,20 @@ class Worker:
         if self.handle_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, self._on_signal)
+        try:
+            self._open_backend()
+        except BaseException:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            raise
         heartbeat = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
         heartbeat.start()
         logger.info(
-            "worker %s started (store %s, lease %gs%s)",
+            "worker %s started (store %s, backend %s, %d at once, lease %gs%s)",
             self.worker_id,
             self.service.store.description,
+            self.backend.describe(),
+            self.concurrency,
             self.lease_seconds,
             f", target {self.delegation_target}" if self.delegation_target else "",
         )
@@ -174,6 +215,7 @@ class Worker:
             self._loop()
             self._wait_for_active()
         except KeyboardInterrupt:
+            self._in_flight.cancel_all("the worker was interrupted")
             self._release_active()
         finally:
             self._stopping.set()
@@ -181,6 +223,7 @@ class Worker:
             self._wake.set()
             for number, handler in previous.items():
                 signal.signal(number, handler)
+            self._close_backend()
         logger.info(
             "worker %s stopped: %d completed, %d failed, %d released",
             self.worker_id,
@@ -189,6 +232,19 @@ class Worker:
             self.stats.released,
         )
         return self.stats
+
+    def _open_backend(self) -> None:
+        """Starts or connects to the engine before anything is claimed: an engine that is
+        unreachable fails the start with one error and leaves the queue untouched."""
+        self.backend.open()
+        if not self._concurrency_given:
+            self.concurrency = self.backend.default_slots()
+
+    def _close_backend(self) -> None:
+        try:
+            self.backend.close()
+        except Exception as e:  # stopping must not fail because the engine is gone
+            logger.warning("could not close the %s backend: %s", self.backend.name, e)
 
     def _limit_reached(self) -> bool:
         return self.limit is not None and self._claimed >= self.limit
@@ -205,12 +261,9 @@ class Worker:
             claimed = False
             while not self.stopping and not self._limit_reached() and self._free_slots() > 0:
                 try:
-                    doc = self.service.claim_next(
-                        self.worker_id,
-                        self.lease_seconds,
-                        delegation_target=self.delegation_target,
-                        operators=self.operators,
-                    )
+                    doc = self._claim()
+                except OperationNotClaimableError:
+                    raise
                 except DelegatedOperationError as e:
                     if self.once:  # a drain-and-exit run reports the outage and stops
                         raise
@@ -238,6 +291,30 @@ class Worker:
             self._wake.wait(idle_wait)
             self._wake.clear()
             idle_wait = min(idle_wait * 2, self.poll_interval)
+
+    def _claim(self) -> DelegatedOperationDoc | None:
+        """The next operation this worker runs: the oldest claimable one, or exactly
+        ``operation_id`` (then only while it is queued or scheduled)."""
+        if self.operation_id is None:
+            return self.service.claim_next(
+                self.worker_id,
+                self.lease_seconds,
+                delegation_target=self.delegation_target,
+                operators=self.operators,
+            )
+        try:
+            return self.service.set_running(
+                self.operation_id, worker_id=self.worker_id, lease_seconds=self.lease_seconds
+            )
+        except OperationNotFoundError:
+            why = "no operation has this id"
+        except InvalidStateTransitionError:
+            # (a store that cannot be reached propagates: it is no verdict on the operation)
+            current = self.service.get(self.operation_id)
+            why = f"it is {current.run_state.value}, not queued"
+        raise OperationNotClaimableError(
+            f"Operation {self.operation_id} is not claimable: {why}", op_id=self.operation_id
+        )
 
     def _free_slots(self) -> int:
         with self._active_lock:
@@ -304,7 +381,12 @@ class Worker:
                     with self._active_lock:
                         still_running_here = op_id in self._active
                     if still_running_here:
-                        logger.warning("%s: this worker no longer holds the operation", op_id)
+                        logger.warning(
+                            "%s: this worker no longer holds the operation (failed by a "
+                            "user, or taken after its lease expired): cancelling it",
+                            op_id,
+                        )
+                        self._in_flight.cancel(op_id)
 
     # -- one operation ---------------------------------------------------------------------------
 
@@ -321,10 +403,18 @@ class Worker:
         final: DelegatedOperationDoc | None = None
         try:
             try:
-                outcome = ExecutionResult.from_outcome(self.runner(doc, progress))
+                submission = self.backend.submit(Job(doc), progress)
+                self._in_flight.add(op_id, submission)
+                outcome = ExecutionResult.from_outcome(submission.wait())
             except (KeyboardInterrupt, SystemExit):
                 self._release(op_id)
                 raise
+            except EngineTaskError as e:
+                progress.flush()
+                if requeue_if_allowed(self.service, doc, self.worker_id, e):
+                    self.stats.released += 1
+                    return
+                outcome = ExecutionResult.from_exception(e, uri=doc.operator)
             except BaseException as e:  # a runner's failure fails the operation, nothing more
                 outcome = ExecutionResult.from_exception(e, uri=doc.operator)
             progress.flush()
@@ -343,6 +433,7 @@ class Worker:
         finally:
             with self._active_lock:
                 self._active.pop(op_id, None)
+            self._in_flight.discard(op_id)
             self._wake.set()
         duration = time.monotonic() - started
         if final is None:
