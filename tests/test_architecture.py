@@ -96,6 +96,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.queries",
             "fiftyone_plugins.operators.bulk",
             "fiftyone_plugins.operators.service",
+            "fiftyone_plugins.operators.presence",
         ),
     ),
     (
@@ -111,6 +112,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.backends",
             "fiftyone_plugins.operators.backends.*",
             "fiftyone_plugins.operators.inflight",
+            "fiftyone_plugins.operators.announcer",
             "fiftyone_plugins.operators.worker",
         ),
     ),

@@ -174,6 +174,16 @@ def register(groups: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     p.set_defaults(handler=_run)
 
+    p = sub.add_parser(
+        "workers",
+        help="list the workers that announced themselves, and what no live worker can run",
+        description="List the workers registered in the store (id, backend, delegation "
+        "target, operators, operations in flight, last seen), then the queued operations "
+        "that no live worker would claim.",
+    )
+    p.add_argument("-a", "--all", action="store_true", help="include workers not seen lately")
+    p.set_defaults(handler=_workers)
+
     p = sub.add_parser("list", help="list delegated operations")
     p.add_argument("-o", "--operator", help="only operations of this operator URI")
     p.add_argument("-d", "--dataset", help="only operations on this dataset (name)")
@@ -345,6 +355,35 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(f"Operation {doc.id} did not finish here: it is {doc.run_state.value}")
     return 1
+
+
+def _workers(args: argparse.Namespace) -> None:
+    from ..operators.presence import list_workers, unrunnable
+
+    service = _service()
+    workers = list_workers(service)
+    shown = [w for w in workers if args.all or w.alive()]
+    print_table(
+        ["id", "backend", "target", "operators", "in_flight", "last_seen", "alive"],
+        [
+            (
+                w.id,
+                w.backend,
+                w.delegation_target or "(any)",
+                "(any)" if w.operators is None else ", ".join(w.operators) or "(none)",
+                f"{w.in_flight}/{w.max_in_flight}",
+                _when(w.last_seen),
+                check(w.alive()),
+            )
+            for w in shown
+        ],
+    )
+    stuck = unrunnable(service, workers)
+    if stuck:
+        print(f"{len(stuck)} queued operation(s) no live worker can run:")
+        for doc in stuck:
+            target = f", target {doc.delegation_target}" if doc.delegation_target else ""
+            print(f"  {doc.id} {doc.operator}{target}")
 
 
 def _list(args: argparse.Namespace) -> None:

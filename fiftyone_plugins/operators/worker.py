@@ -38,8 +38,10 @@ from ..errors import (
     OperationNotClaimableError,
     OperationNotFoundError,
 )
+from .announcer import Announcer, runnable_operators
 from .backends import ExecutionBackend, Job, resolve_backend
 from .inflight import InFlight, requeue_if_allowed
+from .presence import WorkerInfo
 from .result import ExecutionResult
 from .runner import (
     ProgressCallback,
@@ -50,7 +52,7 @@ from .runner import (
     resolve_runner,
 )
 from .service import OperationService
-from .stores.records import DelegatedOperationDoc, ExecutionRunState, validate_id
+from .stores.records import DelegatedOperationDoc, ExecutionRunState
 
 __all__ = [
     "RECORD_RETRY_SECONDS",
@@ -134,7 +136,7 @@ class Worker:
         self.backend = resolve_backend(
             backend, address=address, runner=None if runner is None else self.runner
         )
-        self.operation_id = None if operation_id is None else validate_id(operation_id)
+        self.operation_id = operation_id  # checked by the claim: unknown = not claimable
         if self.operation_id is not None:
             once, limit = True, 1
         self.worker_id = worker_id or default_worker_id()
@@ -223,6 +225,7 @@ class Worker:
             self._wake.set()
             for number, handler in previous.items():
                 signal.signal(number, handler)
+            self._announcer.withdraw()
             self._close_backend()
         logger.info(
             "worker %s stopped: %d completed, %d failed, %d released",
@@ -234,11 +237,23 @@ class Worker:
         return self.stats
 
     def _open_backend(self) -> None:
-        """Starts or connects to the engine before anything is claimed: an engine that is
-        unreachable fails the start with one error and leaves the queue untouched."""
+        """Starts the engine before any claim: an unreachable one leaves the queue as it is."""
         self.backend.open()
         if not self._concurrency_given:
             self.concurrency = self.backend.default_slots()
+        local = self.backend.name == "local" and self.runner is default_runner
+        self._announcer = Announcer(
+            self.service,
+            WorkerInfo(
+                id=self.worker_id,
+                backend=self.backend.describe(),
+                delegation_target=self.delegation_target,
+                operators=runnable_operators(self.operators, local),
+                max_in_flight=self.concurrency,
+                lease_seconds=self.lease_seconds,
+            ),
+        )
+        self._announcer.announce(0)
 
     def _close_backend(self) -> None:
         try:
@@ -371,6 +386,7 @@ class Worker:
         while not self._finished.wait(interval):
             with self._active_lock:
                 ids = list(self._active)
+            self._announcer.announce(len(ids))
             for op_id in ids:
                 try:
                     held = self.service.renew_lease(op_id, self.worker_id, self.lease_seconds)
