@@ -95,7 +95,7 @@ def dask_cluster(engine_home: pathlib.Path) -> Iterator[Any]:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
             env=engine_env(engine_home),
         )
     with distributed.Client(cluster, set_as_default=False) as client:

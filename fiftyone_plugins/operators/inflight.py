@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Iterable
 
 from ..errors import DelegatedOperationError
-from .backends import Submission
+from .backends import ExecutionBackend, Submission, parse_task_name
 from .service import OperationService
-from .stores.records import DelegatedOperationDoc
+from .stores.records import DelegatedOperationDoc, ExecutionRunState
 from .stores.states import MAX_ATTEMPTS_KEY
 
-__all__ = ["InFlight", "requeue_if_allowed"]
+__all__ = ["ORPHAN_SCAN_SECONDS", "InFlight", "OrphanSweeper", "requeue_if_allowed"]
+
+#: longest time between two looks for orphaned engine tasks
+ORPHAN_SCAN_SECONDS = 60.0
 
 logger = logging.getLogger("fiftyone_plugins.operators.worker")
 
@@ -91,3 +96,47 @@ def requeue_if_allowed(
         return True
     logger.warning("%s %s: %s", doc.id, doc.operator, reason)
     return True
+
+
+class OrphanSweeper:
+    """Finds the engine tasks the store no longer lets run and has the backend cancel them.
+
+    A task named ``fiftyone-op-<id>-<n>`` may run only while operation ``<id>`` is
+    ``running`` at attempt ``<n>``; any other task of that name is an orphan: left by a
+    dispatcher that died, whose operation was since failed, requeued or run again. The worker
+    sweeps when it starts, after resolving expired leases, and at least every
+    :data:`ORPHAN_SCAN_SECONDS`.
+    """
+
+    def __init__(self, service: OperationService, backend: ExecutionBackend) -> None:
+        self.service = service
+        self.backend = backend
+        self._last = float("-inf")
+
+    def may_run(self, names: Iterable[str]) -> set[str]:
+        """The task names whose operation is running at that attempt."""
+        allowed = set()
+        for name in names:
+            parsed = parse_task_name(name)
+            if parsed is None:
+                continue
+            op_id, attempt = parsed
+            doc = self.service.store.get(op_id)
+            if doc and doc.run_state is ExecutionRunState.RUNNING and doc.attempts == attempt:
+                allowed.add(name)
+        return allowed
+
+    def sweep(self, force: bool = False) -> list[str]:
+        """Cancels orphans when forced or due; never raises (a sweep is housekeeping)."""
+        now = time.monotonic()
+        if not force and now - self._last < ORPHAN_SCAN_SECONDS:
+            return []
+        self._last = now
+        try:
+            cancelled = self.backend.cancel_orphans(self.may_run)
+        except Exception as e:
+            logger.warning("could not look for orphaned %s tasks: %s", self.backend.name, e)
+            return []
+        for name in cancelled:
+            logger.warning("cancelled the orphaned %s task %s", self.backend.name, name)
+        return cancelled

@@ -40,7 +40,7 @@ from ..errors import (
 )
 from .announcer import Announcer, runnable_operators
 from .backends import ExecutionBackend, Job, resolve_backend
-from .inflight import InFlight, requeue_if_allowed
+from .inflight import InFlight, OrphanSweeper, requeue_if_allowed
 from .presence import WorkerInfo
 from .result import ExecutionResult
 from .runner import (
@@ -227,12 +227,9 @@ class Worker:
                 signal.signal(number, handler)
             self._announcer.withdraw()
             self._close_backend()
+        done = (self.stats.completed, self.stats.failed, self.stats.released)
         logger.info(
-            "worker %s stopped: %d completed, %d failed, %d released",
-            self.worker_id,
-            self.stats.completed,
-            self.stats.failed,
-            self.stats.released,
+            "worker %s stopped: %d completed, %d failed, %d released", self.worker_id, *done
         )
         return self.stats
 
@@ -254,6 +251,8 @@ class Worker:
             ),
         )
         self._announcer.announce(0)
+        self._orphans = OrphanSweeper(self.service, self.backend)
+        self._orphans.sweep(force=True)
 
     def _close_backend(self) -> None:
         try:
@@ -308,8 +307,7 @@ class Worker:
             idle_wait = min(idle_wait * 2, self.poll_interval)
 
     def _claim(self) -> DelegatedOperationDoc | None:
-        """The next operation this worker runs: the oldest claimable one, or exactly
-        ``operation_id`` (then only while it is queued or scheduled)."""
+        """The oldest claimable operation, or exactly ``operation_id`` if still queued."""
         if self.operation_id is None:
             return self.service.claim_next(
                 self.worker_id,
@@ -337,9 +335,11 @@ class Worker:
 
     def _reap(self) -> None:
         try:
-            self.service.resolve_expired_leases()
+            resolved = self.service.resolve_expired_leases()
         except DelegatedOperationError as e:
             logger.warning("could not resolve expired leases: %s", e)
+            return
+        self._orphans.sweep(force=bool(resolved))  # a resolved lease may leave an orphan
 
     def _start(self, doc: DelegatedOperationDoc) -> None:
         assert doc.id is not None

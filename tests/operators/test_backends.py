@@ -113,19 +113,20 @@ def test_each_operation_runs_exactly_once_with_several_workers(service, backend,
 
 def test_progress_is_relayed_into_the_store(service, backend, request, trace):
     doc = service.queue_operation(
-        f"{OPS}/nap", context={"params": {"tag": "p", "trace": str(trace), "seconds": 1.5}}
+        f"{OPS}/nap", context={"params": {"tag": "p", "trace": str(trace), "seconds": 3}}
     )
     worker = Worker(
         service, backend=make_backend(backend, request), once=True, progress_interval=0
     )
     thread = in_thread(worker)
 
-    def half_way() -> bool:
-        progress = service.get(doc.id).progress
-        return progress is not None and progress.label == "half way"
+    def half_way_while_running() -> bool:
+        current = service.get(doc.id)
+        progress = current.progress
+        running = current.run_state.value == "running"
+        return running and progress is not None and progress.label == "half way"
 
-    wait_for(half_way, what="the relayed progress")
-    assert service.get(doc.id).run_state.value == "running"
+    wait_for(half_way_while_running, what="the progress relayed while the operation runs")
     assert service.get(doc.id).progress.progress == 0.5
     thread.join(60)
     assert service.get(doc.id).run_state.value == "completed"
@@ -269,3 +270,116 @@ def test_the_backend_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("FIFTYONE_DELEGATED_BACKEND", "spark")
     with pytest.raises(BackendUnavailableError, match="choose from local, ray, dask"):
         resolve_backend()
+
+
+# -- resources --------------------------------------------------------------------------------
+
+
+def test_resources_come_from_the_operation_or_its_delegation_target(monkeypatch):
+    from fiftyone_plugins.operators.backends import Job, Resources
+    from fiftyone_plugins.operators.stores.records import DelegatedOperationDoc, new_id
+
+    monkeypatch.setenv("FIFTYONE_DELEGATED_TARGET_RESOURCES", '{"gpu": {"gpus": 1, "cpus": 4}}')
+    by_target = DelegatedOperationDoc(operator="@a/b/c", id=new_id(), delegation_target="gpu")
+    own = DelegatedOperationDoc(
+        operator="@a/b/c",
+        id=new_id(),
+        delegation_target="gpu",
+        metadata={"resources": {"cpus": 1, "memory": 2e9}},
+    )
+    plain = DelegatedOperationDoc(operator="@a/b/c", id=new_id())
+    assert Job(by_target).resources == Resources(cpus=4, gpus=1)
+    assert Job(own).resources == Resources(cpus=1, memory=2_000_000_000)
+    assert Job(plain).resources is None
+
+
+def test_ray_passes_resources_and_dask_says_it_cannot(service, engine, request, caplog):
+    doc = service.queue_operation(
+        f"{OPS}/echo", context={"params": {"payload": "r"}}, metadata={"resources": {"cpus": 2}}
+    )
+    caplog.set_level("WARNING", logger="fiftyone_plugins.operators.worker")
+    Worker(service, backend=make_backend(engine, request), once=True).run()
+    assert service.get(doc.id).run_state.value == "completed"
+    refused = [r for r in caplog.records if "does not pass per-operation resources" in r.message]
+    assert len(refused) == (1 if engine == "dask" else 0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_killed_dispatcher_is_recovered_and_its_engine_task_stopped(
+    service, engine, request, trace, tmp_path
+):
+    doc = service.queue_operation(
+        f"{OPS}/nap",
+        context={"params": {"tag": "d", "trace": str(trace), "seconds": 60}},
+        metadata={"max_attempts": 2},
+    )
+    launch = ["delegated", "launch", "--backend", engine, "--once", "--lease-seconds", "1"]
+    if engine == "dask":
+        launch += ["--address", request.getfixturevalue("dask_cluster").scheduler_address]
+        code = f"import sys; from fiftyone_plugins.cli import main; sys.exit(main({launch!r}))"
+    else:  # a second driver on the session's cluster, with the engine side's environment
+        from _engines import engine_env
+
+        ray = request.getfixturevalue("ray_cluster")
+        gcs = ray.get_runtime_context().gcs_address
+        runtime_env = {"env_vars": engine_env(request.getfixturevalue("engine_home"))}
+        code = (
+            "import sys, ray\n"
+            f"ray.init(address={gcs!r}, runtime_env={runtime_env!r}, log_to_driver=False)\n"
+            f"from fiftyone_plugins.cli import main\nsys.exit(main({launch!r}))"
+        )
+    store = {"FIFTYONE_DELEGATED_OPERATION_STORE": f"sqlite:///{tmp_path}/ops.sqlite"}
+    with open(tmp_path / "dispatcher.log", "w") as log:
+        dispatcher = subprocess.Popen(
+            [sys.executable, "-c", code],
+            env={**os.environ, **store},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            wait_for(
+                lambda: any(what == "started" for _t, what, _p in lines(trace)),
+                timeout=60,
+                what=f"the first attempt ({(tmp_path / 'dispatcher.log').read_text()[-500:]})",
+            )
+        finally:
+            dispatcher.kill()  # the dispatching worker dies mid-operation
+            dispatcher.wait(30)
+    orphan = int(next(p for _t, what, p in lines(trace) if what == "started"))
+    time.sleep(1.2)  # its lease runs out
+    worker = Worker(service, backend=make_backend(engine, request), once=True, concurrency=1)
+    in_thread(worker).join(90)
+    final = service.get(doc.id)
+    assert final.run_state.value == "completed" and final.attempts == 2
+    assert final.result == {"retried": True}
+    # the first attempt's engine task was stopped, not left to finish its 60 s nap
+    wait_for(lambda: not _alive(orphan), timeout=20, what="the orphaned task to stop")
+    assert [t for t, what, _p in lines(trace) if what == "finished"] == ["d"]
+
+
+def test_a_cluster_lost_mid_run_fails_the_operations_in_flight(service, trace):
+    from _engines import require
+
+    require("distributed")
+    from fiftyone_plugins.operators.backends.dask import DaskBackend
+
+    doc = service.queue_operation(
+        f"{OPS}/nap", context={"params": {"tag": "m", "trace": str(trace), "seconds": 60}}
+    )
+    backend = DaskBackend(n_workers=1)  # a cluster of its own, started by the backend
+    worker = Worker(service, backend=backend, once=True)
+    thread = in_thread(worker)
+    wait_for(lambda: any(what == "started" for _t, what, _p in lines(trace)), what="start")
+    backend._cluster.close()  # the whole cluster goes away under the worker
+    thread.join(90)
+    assert not thread.is_alive()
+    final = service.get(doc.id)
+    assert final.run_state.value == "failed"
+    assert "Dask task" in final.error and final.attempts == 1

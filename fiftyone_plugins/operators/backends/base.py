@@ -86,9 +86,10 @@ def check_reachable(address: str, timeout: float) -> None:
 @dataclasses.dataclass(frozen=True)
 class Resources:
     """What one operation asks of the engine: CPUs, GPUs, memory in bytes (None: the
-    engine's default). Read from the operation's ``metadata["resources"]``, a mapping with
-    ``cpus``, ``gpus`` and ``memory``; a backend that cannot honour a request says so in its
-    log instead of ignoring it silently."""
+    engine's default). Read from a mapping with ``cpus``, ``gpus`` and ``memory``: the
+    operation's ``metadata["resources"]`` or its delegation target's entry in the
+    ``delegated_target_resources`` config. A backend that cannot honour a request says so in
+    its log instead of ignoring it silently."""
 
     cpus: float | None = None
     gpus: float | None = None
@@ -137,7 +138,15 @@ class Job:
 
     @property
     def resources(self) -> Resources | None:
-        return Resources.from_metadata(self.doc.metadata)
+        """What the operation asks for: its own ``metadata["resources"]``, else what the
+        ``delegated_target_resources`` config gives its delegation target."""
+        own = Resources.from_metadata(self.doc.metadata)
+        if own is not None or self.doc.delegation_target is None:
+            return own
+        from ...config import load_config
+
+        by_target = load_config().delegated_target_resources
+        return Resources.from_metadata({RESOURCES_KEY: by_target.get(self.doc.delegation_target)})
 
 
 class Submission(abc.ABC):

@@ -16,6 +16,9 @@ thread each) for the worker's life and closes it when the worker stops.
   thread hands them to each operation's progress callback, which writes to the store.
 - Dask cannot interrupt a running task: cancelling releases it (the slot is free at once) but
   the engine lets the Python call run to its end, and the store refuses its outcome.
+- Orphans (tasks of a dead dispatcher whose operation was since failed or run again) are
+  found by name on the Dask workers; a Dask worker running nothing but orphans is restarted
+  by its nanny, which stops them (:meth:`DaskBackend.cancel_orphans`).
 - Per-operation resources are not passed on (Dask needs them declared on its workers first):
   an operation asking for some logs a warning saying so.
 """
@@ -27,6 +30,7 @@ import logging
 import queue
 import threading
 import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import dask
@@ -34,7 +38,14 @@ import distributed
 
 from ...errors import BackendUnavailableError, EngineTaskError
 from ..runner import ProgressCallback
-from .base import TASK_PREFIX, ExecutionBackend, Job, Submission, check_reachable
+from .base import (
+    TASK_PREFIX,
+    ExecutionBackend,
+    Job,
+    Submission,
+    check_reachable,
+    parse_task_name,
+)
 from .remote import outcome_from_wire, run_on_engine
 
 __all__ = ["DaskBackend"]
@@ -43,6 +54,11 @@ logger = logging.getLogger("fiftyone_plugins.operators.worker")
 
 #: seconds to wait for a scheduler before saying it is unreachable
 CONNECT_TIMEOUT = 10.0
+
+
+def _executing_keys(dask_worker: Any) -> list[str]:
+    """On each Dask worker: the keys of the calls running there, released ones included."""
+    return [str(ts.key) for ts in dask_worker.state.executing]
 
 
 def _run(name: str, topic: str, operator: str, context: dict[str, Any], op_id: str) -> Any:
@@ -139,7 +155,7 @@ class DaskBackend(ExecutionBackend):
                     "n_workers": self.n_workers,
                     "threads_per_worker": 1,
                     "processes": True,
-                    "dashboard_address": None,
+                    "dashboard_address": "127.0.0.1:0",  # loopback, any free port
                     **self.cluster_options,
                 }
                 with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
@@ -157,7 +173,10 @@ class DaskBackend(ExecutionBackend):
 
     def _check_allowed_failures(self) -> None:
         def allowed(dask_scheduler: Any = None) -> Any:
-            return dask.config.get("distributed.scheduler.allowed-failures")
+            found = getattr(dask_scheduler, "allowed_failures", None)
+            if found is None:
+                return dask.config.get("distributed.scheduler.allowed-failures")
+            return found
 
         try:
             value = self.client.run_on_scheduler(allowed)
@@ -189,6 +208,39 @@ class DaskBackend(ExecutionBackend):
                 thing.close()
             except Exception as e:  # the cluster is already gone
                 logger.debug("dask: close: %s", e)
+
+    def cancel_orphans(self, may_run: Callable[[Iterable[str]], set[str]]) -> list[str]:
+        """Restarts each Dask worker whose running tasks are all orphans of this library.
+
+        Dask cannot stop one running call, but its nanny can restart the worker process; a
+        worker also running anything else (a live operation, another user's task) is left
+        alone and the orphan runs to its end, its outcome never recorded.
+        """
+        self.open()
+        running: dict[str, list[str]] = self.client.run(_executing_keys)
+        ours = [name for names in running.values() for name in names if parse_task_name(name)]
+        if not ours:
+            return []
+        allowed = may_run(ours)
+        doomed: list[str] = []
+        cancelled: list[str] = []
+        for address, names in running.items():
+            orphans = [n for n in names if parse_task_name(n) and n not in allowed]
+            if not orphans:
+                continue
+            if len(orphans) == len(names):
+                doomed.append(address)
+                cancelled.extend(orphans)
+            else:
+                logger.warning(
+                    "dask: the orphaned task(s) %s share the Dask worker %s with other tasks; "
+                    "they run to their end",
+                    ", ".join(orphans),
+                    address,
+                )
+        if doomed:
+            self.client.restart_workers(doomed)
+        return cancelled
 
     def default_slots(self) -> int:
         self.open()

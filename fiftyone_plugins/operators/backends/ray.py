@@ -7,9 +7,10 @@ already initialized Ray, that connection is used and left open.
 
 - Tasks run with ``max_retries=0`` (only the store's attempt policy retries) and are named
   :func:`~.base.task_name` (operation id and attempt), as Ray's dashboard and state API show.
-- Progress travels back through a small actor owned by the worker (the *inbox*): the task
-  posts ``(task, fraction, label)`` to it without waiting, and a thread of the worker drains
-  it and calls each operation's progress callback, which writes to the store.
+- Progress travels back through a small actor of the worker's process (the *inbox*): the
+  task posts ``(task, fraction, label)`` to it without waiting, and a thread of the worker
+  drains its own tasks' reports and calls each operation's progress callback, which writes
+  to the store.
 - Cancelling stops the task for real: ``ray.cancel(force=True)`` kills the process running it.
 - Per-operation :class:`~.base.Resources` become ``num_cpus``/``num_gpus``/``memory``.
 - Ray's ownership model ties a task to the process that submitted it: when a worker dies,
@@ -43,17 +44,31 @@ RELAY_INTERVAL = 0.2
 
 @ray.remote(num_cpus=0, max_restarts=0)
 class _Inbox:
-    """Collects progress reports of running tasks until the worker drains them."""
+    """Collects progress reports of running tasks until their worker drains them.
+
+    One per driver process (started once: an actor costs a worker process), shared by the
+    backends of that process; each drains the reports of its own tasks only.
+    """
 
     def __init__(self) -> None:
-        self._reports: list[tuple[str, Any, Any]] = []
+        self._reports: dict[str, list[tuple[Any, Any]]] = {}
 
     def post(self, name: str, progress: Any, label: Any) -> None:
-        self._reports.append((name, progress, label))
+        self._reports.setdefault(name, []).append((progress, label))
 
-    def drain(self) -> list[tuple[str, Any, Any]]:
-        reports, self._reports = self._reports, []
-        return reports
+    def drain(self, names: list[str]) -> list[tuple[str, Any, Any]]:
+        found = []
+        for name in names:
+            for progress, label in self._reports.pop(name, ()):
+                found.append((name, progress, label))
+        return found
+
+
+def _inbox() -> Any:
+    """This driver's inbox, started on first use (named after the driver's Ray job)."""
+    name = f"fiftyone-progress-{ray.get_runtime_context().get_job_id()}"
+    options = {"name": name, "get_if_exists": True, "lifetime": None}
+    return _Inbox.options(**options).remote()  # type: ignore[attr-defined]
 
 
 @ray.remote(max_retries=0)
@@ -149,7 +164,7 @@ class RayBackend(ExecutionBackend):
                     f"Cannot reach the Ray cluster at {where}: {_first_line(e)}", backend="ray"
                 ) from None
             self._initialized_here = True
-        self._inbox = _Inbox.remote()  # type: ignore[attr-defined]
+        self._inbox = _inbox()
         self._closing.clear()
         self._relay = threading.Thread(target=self._relay_loop, name="ray-progress", daemon=True)
         self._relay.start()
@@ -159,12 +174,7 @@ class RayBackend(ExecutionBackend):
         if self._relay is not None:
             self._relay.join(5)
             self._relay = None
-        if self._inbox is not None:
-            try:
-                ray.kill(self._inbox)
-            except Exception as e:  # the cluster is already gone
-                logger.debug("ray: could not stop the progress inbox: %s", e)
-            self._inbox = None
+        self._inbox = None  # it lives as long as this process's Ray connection
         if self._initialized_here:
             ray.shutdown()
             self._initialized_here = False
@@ -204,18 +214,17 @@ class RayBackend(ExecutionBackend):
 
     def _relay_loop(self) -> None:
         while not self._closing.wait(RELAY_INTERVAL):
-            with self._lock:
-                busy = bool(self._callbacks)
-            if busy:
-                self._deliver()
+            self._deliver()
 
     def _deliver(self) -> None:
         inbox = self._inbox
-        if inbox is None:
+        with self._lock:
+            names = list(self._callbacks)
+        if inbox is None or not names:
             return
         with self._drain_lock:
             try:
-                reports = ray.get(inbox.drain.remote(), timeout=30)
+                reports = ray.get(inbox.drain.remote(names), timeout=30)
             except Exception as e:  # progress is best effort; the outcome is not
                 logger.warning("ray: could not read progress: %s", _first_line(e))
                 return
