@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_engines.py                    # 200 waits of 0.5 s, 1,000 no-ops
-    python benchmarks/bench_engines.py --waits 40 --noops 200 --rounds 2   # quicker
+    python benchmarks/bench_engines.py --waits 80 --noops 200 --rounds 2   # quicker
 
 Part 1, scale-out: ``--waits`` operations that each sleep ``--seconds`` (0.5), drained by one
 local worker (one at a time, today's default) and by one worker whose backend is a local Ray
@@ -94,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--waits", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=0.5)
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--noops", type=int, default=1000)
     parser.add_argument("--slots", type=int, default=8)
     args = parser.parse_args()

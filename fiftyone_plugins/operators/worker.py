@@ -145,7 +145,7 @@ class Worker:
         self.once = once
         self.limit = limit
         self.poll_interval = poll_interval
-        #: operations at once; None until run() asks the backend for its default
+        #: operations at once; when not given, run() asks the backend (local: 1)
         self.concurrency: int = concurrency or 1
         self._concurrency_given = concurrency is not None
         self.lease_seconds = (
@@ -199,6 +199,7 @@ class Worker:
         try:
             self._open_backend()
         except BaseException:
+            self._close_backend()  # a cluster started before the failure must not linger
             for number, handler in previous.items():
                 signal.signal(number, handler)
             raise
@@ -234,7 +235,7 @@ class Worker:
         return self.stats
 
     def _open_backend(self) -> None:
-        """Starts the engine before any claim: an unreachable one leaves the queue as it is."""
+        """Starts the engine before any claim: an unreachable one leaves the queue as is."""
         self.backend.open()
         if not self._concurrency_given:
             self.concurrency = self.backend.default_slots()
@@ -322,7 +323,6 @@ class Worker:
         except OperationNotFoundError:
             why = "no operation has this id"
         except InvalidStateTransitionError:
-            # (a store that cannot be reached propagates: it is no verdict on the operation)
             current = self.service.get(self.operation_id)
             why = f"it is {current.run_state.value}, not queued"
         raise OperationNotClaimableError(

@@ -139,8 +139,9 @@ def test_progress_is_relayed_into_the_store(service, backend, request, trace):
 def test_an_operation_taken_away_is_cancelled_and_its_outcome_discarded(
     service, backend, request, trace, how
 ):
+    seconds = 1 if backend == "local" else 3  # the local run cannot be stopped: keep it short
     doc = service.queue_operation(
-        f"{OPS}/nap", context={"params": {"tag": "c", "trace": str(trace), "seconds": 3}}
+        f"{OPS}/nap", context={"params": {"tag": "c", "trace": str(trace), "seconds": seconds}}
     )
     worker = Worker(service, backend=make_backend(backend, request), once=True)
     thread = in_thread(worker)
@@ -383,3 +384,45 @@ def test_a_cluster_lost_mid_run_fails_the_operations_in_flight(service, trace):
     final = service.get(doc.id)
     assert final.run_state.value == "failed"
     assert "Dask task" in final.error and final.attempts == 1
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_without_an_address_a_local_cluster_lives_as_long_as_the_worker(
+    engine_name, tmp_path, env
+):
+    from _engines import require
+
+    require("ray" if engine_name == "ray" else "distributed")
+    env.add_fixture_plugin("engine_ops")  # the local cluster's processes inherit this setting
+    uri = f"sqlite:///{tmp_path}/ops.sqlite"
+    service = DelegatedOperationService(uri)
+    doc = service.queue_operation(f"{OPS}/echo", context={"params": {"payload": engine_name}})
+    result = _cli(
+        "launch",
+        "--backend",
+        engine_name,
+        "--once",
+        "--max-in-flight",
+        "1",
+        env={"FIFTYONE_DELEGATED_OPERATION_STORE": uri, "RAY_ADDRESS": ""},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert service.get(doc.id).result == {"params": engine_name, "delegated": True}
+    assert f"backend {engine_name} (local cluster)" in result.stderr
+    # and nothing it started outlives it: no process left with this test's store in its env
+    wait_for(lambda: not _processes_with(uri), timeout=20, what="the local cluster to stop")
+
+
+def _processes_with(text: str) -> list[int]:
+    """Pids of processes whose environment holds ``text`` (Linux: /proc/<pid>/environ)."""
+    found = []
+    needle = text.encode()
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
