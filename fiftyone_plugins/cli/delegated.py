@@ -135,6 +135,7 @@ def register(groups: Any) -> None:
     p.add_argument(
         "--backend",
         type=_backend,
+        metavar="{local,ray,dask}",
         help="where operations run: local (this process), ray or dask (default: "
         "FIFTYONE_DELEGATED_BACKEND or local)",
     )
