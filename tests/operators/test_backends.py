@@ -426,3 +426,16 @@ def _processes_with(text: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_an_operator_asks_for_resources_in_its_config(service, engine, request):
+    import fiftyone_plugins.operators as foo
+    from fiftyone_plugins.operators.backends import Job, Resources
+
+    queued = foo.execute_operator(f"{OPS}/heavy", request_delegation=True)
+    configured = foo.DelegatedOperationService()  # the configured store: where it was queued
+    stored = configured.get(queued.result["id"])
+    assert stored.metadata["resources"] == {"cpus": 2}
+    assert Job(stored).resources == Resources(cpus=2)
+    Worker(configured, backend=make_backend(engine, request), once=True).run()
+    assert configured.get(stored.id).result == {"heavy": True}
