@@ -29,6 +29,7 @@ _IN_MOVE_SELF = 0x800
 _IN_Q_OVERFLOW = 0x4000
 _IN_IGNORED = 0x8000
 _IN_ONLYDIR = 0x1000000
+_IN_ISDIR = 0x40000000
 _IN_NONBLOCK = 0o4000
 _IN_CLOEXEC = 0o2000000
 _MASK = (
@@ -60,10 +61,18 @@ class FolderWatcher:
     """Watches folders for changes that matter to discovery; ``changed()`` is one read."""
 
     def __init__(
-        self, folders: Iterable[tuple[str, bool]], relevant_names: frozenset[str]
+        self,
+        folders: Iterable[tuple[str, bool]],
+        relevant_names: frozenset[str],
+        *,
+        relevant_suffixes: tuple[str, ...] = (),
+        ignored_folders: frozenset[str] | None = None,
     ) -> None:
         """Watches each ``(folder, is_plugin)``: in a plugin folder only events about
-        ``relevant_names`` (its manifest) matter; in any other folder every event does."""
+        ``relevant_names`` (its manifest) or names ending with ``relevant_suffixes`` matter;
+        in any other folder every event does. With ``ignored_folders``, folders created,
+        moved or deleted in a plugin folder matter too, unless hidden or so named (a new
+        subpackage of a plugin's sources, but not its ``__pycache__``)."""
         libc = _load_libc()
         if libc is None or not hasattr(os, "fork"):
             raise OSError("inotify is not available")
@@ -75,6 +84,8 @@ class FolderWatcher:
         self._fd = fd
         self._pid = os.getpid()
         self._names = relevant_names
+        self._suffixes = relevant_suffixes
+        self._ignored = ignored_folders
         self._dirty = False
         self._lock = threading.Lock()
         self._plugin_wds: set[int] = set()
@@ -117,6 +128,12 @@ class FolderWatcher:
             offset += length
             if mask & _ALWAYS or wd not in self._plugin_wds or name in self._names:
                 return True
+            if self._suffixes and name.endswith(self._suffixes):
+                return True
+            ignored = self._ignored
+            if ignored is not None and mask & _IN_ISDIR:
+                if not name.startswith(".") and name not in ignored:
+                    return True
         return False
 
     def close(self) -> None:

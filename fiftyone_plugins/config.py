@@ -141,6 +141,9 @@ class Config:
     download_backoff: float = 0.5
     #: dotted path to a host dataset resolver (``module:attr`` or ``module.attr``)
     dataset_resolver: str = ""
+    #: folder of the files that let listings skip unchanged work (parsed manifests, what
+    #: each plugin registered); default ``cache/`` beside the config file; ``off``: none
+    plugins_cache_dir: str = ""
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(_FIELDS)
@@ -221,11 +224,27 @@ def read_json_file(path: str) -> dict[str, Any]:
     return data
 
 
+# os.environ.get() re-encodes its key on every call; the config is read on hot paths (every
+# queued operation), so its variables are read from the underlying dict with pre-encoded keys
+_ENV_DATA: Any = getattr(os.environ, "_data", None)
+if isinstance(_ENV_DATA, dict):
+    _ENCODED = tuple(os.environ.encodekey(name) for name in _ENV_NAMES)  # type: ignore[attr-defined]
+
+    def _env_values() -> tuple[Any, ...]:
+        get = _ENV_DATA.get
+        return tuple([get(k) for k in _ENCODED])
+
+else:  # pragma: no cover - other platforms
+
+    def _env_values() -> tuple[Any, ...]:
+        return tuple([os.environ.get(n) for n in _ENV_NAMES])
+
+
 def load_config() -> Config:
     """Returns the current config, re-read only when the environment or the file changed."""
     global _config_cache
     path = locate_config()
-    key = (path, _file_signature(path), tuple(os.environ.get(n) for n in _ENV_NAMES))
+    key = (path, _file_signature(path), _env_values())
     cached = _config_cache
     if cached is not None and cached[0] == key:
         return cached[1]

@@ -12,9 +12,12 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import PluginDefinitionError
+
+if TYPE_CHECKING:
+    from .plugin_cache import ManifestCache
 
 __all__ = [
     "DEFAULT_JS_BUNDLE",
@@ -292,9 +295,30 @@ class PluginDefinition:
 
     @classmethod
     def from_file(
-        cls, path: str, *, plugins_dir: str | None = None, builtin: bool = False
+        cls,
+        path: str,
+        *,
+        plugins_dir: str | None = None,
+        builtin: bool = False,
+        cache: ManifestCache | None = None,
     ) -> PluginDefinition:
-        """Reads and validates the manifest at ``path``."""
+        """Reads and validates the manifest at ``path``; with a ``cache``, a manifest
+        unchanged since it was last parsed is not parsed again (validation always runs)."""
+        st = None
+        if cache is not None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                st = None
+            data = cache.get(path, st) if st is not None else None
+            if data is not None:
+                return cls(
+                    os.path.dirname(path),
+                    data,
+                    manifest_path=path,
+                    plugins_dir=plugins_dir,
+                    builtin=builtin,
+                )
         try:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
@@ -313,13 +337,16 @@ class PluginDefinition:
             raise PluginDefinitionError(path, f"malformed YAML{where}: {problem}") from e
         if data is None:
             raise PluginDefinitionError(path, "the manifest is empty")
-        return cls(
+        definition = cls(
             os.path.dirname(path),
             data,
             manifest_path=path,
             plugins_dir=plugins_dir,
             builtin=builtin,
         )
+        if cache is not None and st is not None:
+            cache.put(path, st, data)  # only once it validated
+        return definition
 
     # -- derived fields: computed when asked, so listings stay cheap -----------------------
 

@@ -25,6 +25,7 @@ from collections import OrderedDict, deque
 from ._watch import FolderWatcher
 from .definitions import MANIFEST_NAMES, PluginDefinition
 from .errors import PluginDefinitionError, PluginError
+from .plugin_cache import ManifestCache
 
 __all__ = [
     "BUILTIN_PLUGINS_DIR",
@@ -166,9 +167,12 @@ def _unchanged(signature: list[tuple[str, tuple[int, int, int]]]) -> bool:
 def _build(scan: _Scan, root: str, builtin: bool) -> Discovery:
     winners: dict[str, PluginDefinition] = {}
     errors = list(scan.errors)
+    cache = ManifestCache.open()  # parsed manifests remembered across processes
     for _depth, _rel, path in sorted(scan.manifests, key=lambda m: (m[0], m[1])):
         try:
-            plugin = PluginDefinition.from_file(path, plugins_dir=root, builtin=builtin)
+            plugin = PluginDefinition.from_file(
+                path, plugins_dir=root, builtin=builtin, cache=cache
+            )
         except PluginDefinitionError as e:
             errors.append(e)
             continue
@@ -177,6 +181,8 @@ def _build(scan: _Scan, root: str, builtin: bool) -> Discovery:
             winners[plugin.name] = plugin
         else:
             first.shadow_paths.append(plugin.directory)
+    if cache is not None:
+        cache.save()
     plugins = sorted(winners.values(), key=lambda p: p.name)
     errors.sort(key=lambda e: getattr(e, "path", "") or "")
     return Discovery(plugins, errors)

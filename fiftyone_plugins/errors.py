@@ -30,20 +30,22 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     │   │   └── ExecutionTimeoutError    an immediate run exceeded its timeout
     │   └── DatasetNotFoundError         the request names a dataset the resolver cannot
     │                                    load (.dataset)
-    └── DelegatedOperationError          about delegated operations (.op_id)
-        ├── OperationNotFoundError       no operation with that id
-        ├── InvalidStateTransitionError  e.g. deleting a running operation
-        ├── OperationNotClaimableError   `delegated run ID`: unknown, or no longer queued
-        │                                (exit code 3)
-        ├── BackendError                 about an execution backend (.backend)
-        │   ├── BackendUnavailableError  its extra is missing or its cluster unreachable
-        │   └── EngineTaskError          the engine lost or cancelled one operation's task
-        │                                (.task: the engine task's name)
-        └── StoreError                   the store is unreachable, locked or corrupt
-            ├── CorruptRecordError       one stored record cannot be read back (.reason)
-            └── UnstorableRecordError    the store refused the data itself (too large, not
-                                         JSON, disk full): retrying cannot help; also a
-                                         TypeError, as JSON refusals always were
+    ├── DelegatedOperationError          about delegated operations (.op_id)
+    │   ├── OperationNotFoundError       no operation with that id
+    │   ├── InvalidStateTransitionError  e.g. deleting a running operation
+    │   ├── OperationNotClaimableError   `delegated run ID`: unknown, or no longer queued
+    │   │                                (exit code 3)
+    │   ├── BackendError                 about an execution backend (.backend)
+    │   │   ├── BackendUnavailableError  its extra is missing or its cluster unreachable
+    │   │   └── EngineTaskError          the engine lost or cancelled one operation's task
+    │   │                                (.task: the engine task's name)
+    │   └── StoreError                   the store is unreachable, locked or corrupt
+    │       ├── CorruptRecordError       one stored record cannot be read back (.reason)
+    │       └── UnstorableRecordError    the store refused the data itself (too large, not
+    │                                    JSON, disk full): retrying cannot help; also a
+    │                                    TypeError, as JSON refusals always were
+    └── WebAppError                      the web app cannot start (the [web] extra is
+                                         missing, the address cannot be bound)
 """
 
 from __future__ import annotations
@@ -327,6 +329,14 @@ class UnstorableRecordError(StoreError, TypeError):
     """The store refused a record's *data*, not the connection: a result too large for a
     document, a value JSON cannot hold, a full disk. Writing the same data again cannot
     succeed, so a worker records a failure saying so instead of retrying."""
+
+
+# -- the web app -------------------------------------------------------------------------------
+
+
+class WebAppError(FiftyOnePluginsError):
+    """The local web app (``app launch``) cannot start: its extra is missing, or the address
+    cannot be bound."""
 
 
 __all__ = sorted(

@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.config",
             "fiftyone_plugins.secrets",
             "fiftyone_plugins.definitions",
+            "fiftyone_plugins.plugin_cache",
             "fiftyone_plugins.discovery",
             "fiftyone_plugins.management",
             "fiftyone_plugins.requirements",
@@ -85,6 +86,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.modules",
             "fiftyone_plugins.operators.loader",
             "fiftyone_plugins.operators.entries",
+            "fiftyone_plugins.operators.registrations",
             "fiftyone_plugins.operators.snapshot",
             "fiftyone_plugins.operators.registry",
         ),
@@ -97,6 +99,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.bulk",
             "fiftyone_plugins.operators.service",
             "fiftyone_plugins.operators.presence",
+            "fiftyone_plugins.operators.claims",
         ),
     ),
     (
@@ -114,6 +117,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.inflight",
             "fiftyone_plugins.operators.announcer",
             "fiftyone_plugins.operators.worker",
+            "fiftyone_plugins.operators.monitor",
         ),
     ),
     (
@@ -129,7 +133,8 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.testing",
         ),
     ),
-    ("cli", 8, ("fiftyone_plugins.cli", "fiftyone_plugins.cli.*", "fiftyone_plugins.__main__")),
+    ("web", 8, ("fiftyone_plugins.web", "fiftyone_plugins.web.*")),
+    ("cli", 9, ("fiftyone_plugins.cli", "fiftyone_plugins.cli.*", "fiftyone_plugins.__main__")),
 ]
 
 #: upward imports that must stay, each documented in docs/architecture.md

@@ -39,6 +39,9 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """Formats rows under headers with a dashed rule; list cells span several lines."""
     expanded: list[list[str]] = []
     for row in rows:
+        if all(type(v) is str and "\n" not in v for v in row):  # the usual row: one line
+            expanded.append(list(row))
+            continue
         cells = [_cell_lines(v) for v in row]
         height = max(len(c) for c in cells) if cells else 1
         for i in range(height):

@@ -1,4 +1,4 @@
-"""The ``config`` and ``app config`` commands: print settings and where they live."""
+"""The ``config``, ``app config`` and ``app launch`` commands: settings, and the web app."""
 
 from __future__ import annotations
 
@@ -30,6 +30,32 @@ def register(groups: Any) -> None:
     p.add_argument("field", nargs="?", metavar="FIELD", help="an App config field to print")
     p.add_argument("-l", "--locate", action="store_true", help="print where it lives")
     p.set_defaults(handler=_app_config)
+    p = sub.add_parser(
+        "launch",
+        help="serve the local web app (plugins, operator browser, runs)",
+        description=(
+            "Serve the local web app and print its URL, token included. Needs the [web] "
+            "extra. The token is FIFTYONE_PLUGINS_APP_TOKEN, else a random one per launch. "
+            "Stop it with Ctrl-C."
+        ),
+    )
+    p.add_argument(
+        "-p",
+        "--port",
+        type=int,
+        default=5151,
+        metavar="N",
+        help="port (default 5151; 0: a free one)",
+    )
+    p.add_argument(
+        "-A",
+        "--address",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    p.add_argument("-n", "--no-browser", action="store_true", help="do not open a browser window")
+    p.set_defaults(handler=_app_launch)
 
 
 def _print_value(value: Any) -> None:
@@ -77,3 +103,9 @@ def _app_config(args: argparse.Namespace) -> int:
     values.setdefault("plugins", {})
     _print_value(_field(values, args.field, "The App config") if args.field else values)
     return 0
+
+
+def _app_launch(args: argparse.Namespace) -> int:
+    from . import app
+
+    return app.launch(args)

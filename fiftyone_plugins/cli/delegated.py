@@ -9,6 +9,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from . import delegated_run
 from ._output import check, print_json, print_key_values, print_table
 
 if TYPE_CHECKING:
@@ -31,6 +32,18 @@ _SORT_KEYS = (
 _MAX_INT = 2**31 - 1
 #: the longest duration in seconds (about 31 years): longer ones overflow datetimes and waits
 _MAX_SECONDS = 1e9
+
+
+def _memory(value: str) -> int:
+    from ..operators.monitor import parse_memory
+
+    try:
+        size = parse_memory(value)
+    except (ValueError, IndexError, OverflowError):
+        size = 0
+    if not 0 < size < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a size such as 512M or 4G, got {value!r}")
+    return size
 
 
 def _state(value: str) -> str:
@@ -155,35 +168,23 @@ def register(groups: Any) -> None:
         metavar="MODULE:FUNCTION",
         help="advanced: run operations with this callable instead of the operators layer",
     )
+    p.add_argument(
+        "-m",
+        "--monitor",
+        action="store_true",
+        help="run each operation in a child process the worker watches: a crash, a hard exit "
+        "or a memory blow-up fails that operation, and the worker goes on",
+    )
+    p.add_argument(
+        "--max-memory",
+        type=_memory,
+        metavar="SIZE",
+        help="with --monitor, the address space each operation may use (e.g. 4G, 512M)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     p.set_defaults(handler=_launch)
 
-    p = sub.add_parser(
-        "run",
-        help="claim and run exactly one queued operation here (for external schedulers)",
-        description="Claim the operation ID if it is still queued, run it in this process "
-        "with a lease heartbeat and record its outcome. Exits 0 when it completed, 1 when it "
-        "failed, 3 when it was not claimable (unknown id, or no longer queued).",
-    )
-    p.add_argument("id", metavar="ID")
-    p.add_argument(
-        "--lease-seconds",
-        type=_positive_float,
-        help="lease length (default: FIFTYONE_DELEGATED_OPERATION_LEASE_SECONDS or 60)",
-    )
-    p.add_argument("--worker-id", help="name of this worker (default: host:pid:random)")
-    p.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
-    p.set_defaults(handler=_run)
-
-    p = sub.add_parser(
-        "workers",
-        help="list the workers that announced themselves, and what no live worker can run",
-        description="List the workers registered in the store (id, backend, delegation "
-        "target, operators, operations in flight, last seen), then the queued operations "
-        "that no live worker would claim.",
-    )
-    p.add_argument("-a", "--all", action="store_true", help="include workers not seen lately")
-    p.set_defaults(handler=_workers)
+    delegated_run.register(sub, _positive_float)
 
     p = sub.add_parser("list", help="list delegated operations")
     p.add_argument("-o", "--operator", help="only operations of this operator URI")
@@ -299,17 +300,24 @@ def _launch(args: argparse.Namespace) -> int:
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     loggers = [
         logging.getLogger(name)
-        for name in ("fiftyone_plugins.orchestrator", "fiftyone_plugins.operators.delegated")
+        for name in ("fiftyone_plugins.operators.worker", "fiftyone_plugins.operators.service")
     ]
     saved = [(log.level, log.propagate) for log in loggers]
     for log in loggers:
         log.addHandler(handler)
         log.setLevel(level)
         log.propagate = False
+    runner: Any = args.runner
+    if args.max_memory and not args.monitor:
+        args.command_parser.error("--max-memory applies to --monitor workers only")
+    if args.monitor:
+        from ..operators.monitor import MonitoredRunner
+
+        runner = MonitoredRunner(args.runner, max_memory=args.max_memory)
     try:
         worker = Worker(
             _service(),
-            runner=args.runner,
+            runner=runner,
             worker_id=args.worker_id,
             delegation_target=args.target,
             operators=args.operator,
@@ -329,62 +337,6 @@ def _launch(args: argparse.Namespace) -> int:
             log.setLevel(lvl)
             log.propagate = propagate
     return 0
-
-
-def _run(args: argparse.Namespace) -> int:
-    import logging
-
-    from ..operators.orchestrator import Worker
-
-    if args.quiet:
-        logging.getLogger("fiftyone_plugins").setLevel(logging.WARNING)
-    service = _service()
-    Worker(
-        service,
-        worker_id=args.worker_id,
-        lease_seconds=args.lease_seconds,
-        handle_signals=True,
-        backend="local",  # in this process, whatever the configured backend
-        operation_id=args.id,
-    ).run()  # raises OperationNotClaimableError (exit code 3) when it claimed nothing
-    doc = service.get(args.id)
-    if doc.run_state.value == "completed":
-        print(f"Operation {doc.id} completed")
-        return 0
-    if doc.run_state.value == "failed":
-        print(f"Operation {doc.id} failed: {(doc.error or 'no error recorded').splitlines()[0]}")
-    else:
-        print(f"Operation {doc.id} did not finish here: it is {doc.run_state.value}")
-    return 1
-
-
-def _workers(args: argparse.Namespace) -> None:
-    from ..operators.presence import list_workers, unrunnable
-
-    service = _service()
-    workers = list_workers(service)
-    shown = [w for w in workers if args.all or w.alive()]
-    print_table(
-        ["id", "backend", "target", "operators", "in_flight", "last_seen", "alive"],
-        [
-            (
-                w.id,
-                w.backend,
-                w.delegation_target or "(any)",
-                "(any)" if w.operators is None else ", ".join(w.operators) or "(none)",
-                f"{w.in_flight}/{w.max_in_flight}",
-                _when(w.last_seen),
-                check(w.alive()),
-            )
-            for w in shown
-        ],
-    )
-    stuck = unrunnable(service, workers)
-    if stuck:
-        print(f"{len(stuck)} queued operation(s) no live worker can run:")
-        for doc in stuck:
-            target = f", target {doc.delegation_target}" if doc.delegation_target else ""
-            print(f"  {doc.id} {doc.operator}{target}")
 
 
 def _list(args: argparse.Namespace) -> None:

@@ -76,14 +76,16 @@ def _list(args: argparse.Namespace) -> int:
     enabled: Any = True if args.enabled else False if args.disabled else "all"
     builtin: Any = True if args.builtins_only else False if args.no_builtins else "all"
     kind = "panel" if args.panels_only else "operator" if args.operators_only else None
+    # what each plugin registered is remembered across runs: unchanged plugins are not
+    # imported (see fiftyone_plugins.operators.registrations)
     entries = registry.filter_entries(
-        registry.list_entries(enabled, builtin, kind), args.glob_patt
+        registry.list_entries(enabled, builtin, kind, remembered=True), args.glob_patt
     )
     hidden = 0
     if not args.include_unlisted:
         listed = [e for e in entries if e.panel or not e.unlisted]
         hidden, entries = len(entries) - len(listed), listed
-    errors = [] if args.disabled else registry.list_errors(enabled=True)
+    errors = [] if args.disabled else registry.list_errors(enabled=True, remembered=True)
     if args.builtins_only:
         errors = [e for e in errors if _is_builtin_error(e)]
     if hidden:

@@ -17,7 +17,7 @@
    ``operator_timeout`` config (env ``FIFTYONE_OPERATOR_TIMEOUT``, seconds).
 
 Every outcome becomes an :class:`~.result.ExecutionResult`, failures included: the only broad
-``except`` around an operator's code is :meth:`_Run.capturing`, shared by the synchronous and
+``except`` around an operator's code is :class:`_Capture`, shared by the synchronous and
 the asynchronous path. Outside an event loop :func:`execute_operator` raises on failure
 (:meth:`~.result.ExecutionResult.raise_exceptions`). Inside a running loop (a notebook cell)
 it returns an ``asyncio.Task`` resolving to the result, which has ``error`` set instead of
@@ -30,14 +30,13 @@ operation in its own process.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ValidationError
+from ..errors import OperatorError, ValidationError
 from . import drivers
 from . import registry as _registry
 from .context import ExecutionContext
@@ -98,7 +97,11 @@ class _Run:
         """Steps 1-4 of the module docstring up to running: the operator, its context, and
         the result when the run ends here (it was queued)."""
         request = self.request
-        operator = request.operator or _registry.lookup_operator(request.uri)
+        operator = (
+            request.operator
+            or _registry.find_operator(request.uri)
+            or _registry.get_operator(request.uri)  # the errors: not found, failed to load
+        )
         ctx = self.ctx = request.context(
             operator, self.executor, self.set_progress, self.operation_id
         )
@@ -111,16 +114,6 @@ class _Run:
     @property
     def timeout(self) -> float | None:
         return None if self.delegated_run else _registry.operator_timeout()
-
-    @contextlib.contextmanager
-    def capturing(self, box: list[ExecutionResult]) -> Iterator[None]:
-        """The one place an operator's failure becomes a result (appended to ``box``)."""
-        try:
-            yield
-        except Exception as e:
-            box.append(self.failure(e))
-        except SystemExit as e:  # an operator must not end the host's (or a worker's) process
-            box.append(self.failure(e))
 
     def failure(self, exc: BaseException) -> ExecutionResult:
         ctx = self.ctx
@@ -150,6 +143,12 @@ class _Run:
     def _queue(self, operator: Operator, ctx: ExecutionContext, inputs: Any) -> ExecutionResult:
         from .service import OperationService
 
+        if operator.plugin_name is None:  # a worker finds operators by URI, in their plugin
+            raise OperatorError(
+                f"Operator {operator.uri!r} cannot be delegated: it was never registered by "
+                "a plugin, so no worker could load it; run it immediately, or register it",
+                uri=operator.uri,
+            )
         metadata: dict[str, Any] = {"inputs_schema": None, "outputs_schema": None}
         if inputs is not None:
             try:
@@ -176,6 +175,27 @@ class _Run:
         )
 
 
+class _Capture:
+    """``with _Capture(run, box):`` turns any ``Exception`` (and ``SystemExit``: an operator
+    must not end the host's, or a worker's, process) into the run's failure result. A class
+    rather than a generator-based context manager: this is on every execution's path."""
+
+    __slots__ = ("run", "box")
+
+    def __init__(self, run: _Run, box: list[ExecutionResult]) -> None:
+        self.run = run
+        self.box = box
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or not isinstance(exc, (Exception, SystemExit)):
+            return False  # KeyboardInterrupt and the like go on
+        self.box.append(self.run.failure(exc))
+        return True
+
+
 def _validate(operator: Operator, ctx: ExecutionContext) -> Any:
     inputs = operator.resolve_input(ctx)
     if inputs is None:
@@ -192,7 +212,7 @@ def _validate(operator: Operator, ctx: ExecutionContext) -> Any:
 def _execute(run: _Run) -> ExecutionResult:
     """The synchronous path (no event loop is involved unless the operator is ``async``)."""
     box: list[ExecutionResult] = []
-    with run.capturing(box):
+    with _Capture(run, box):
         operator, ctx, done = run.prepare()
         if done is not None:
             return done
@@ -207,7 +227,7 @@ def _execute(run: _Run) -> ExecutionResult:
 async def _execute_async(run: _Run) -> ExecutionResult:
     """The asynchronous path, for callers inside a running event loop."""
     box: list[ExecutionResult] = []
-    with run.capturing(box):
+    with _Capture(run, box):
         operator, ctx, done = run.prepare()
         if done is not None:
             return done
@@ -218,11 +238,19 @@ async def _execute_async(run: _Run) -> ExecutionResult:
 # -- public API -----------------------------------------------------------------------------
 
 
-def execute_operator(operator_uri: str | Operator, ctx: Any = None, **kwargs: Any) -> Any:
+def execute_operator(
+    operator_uri: str | Operator,
+    ctx: Any = None,
+    *,
+    progress_callback: ProgressCallback | None = None,
+    **kwargs: Any,
+) -> Any:
     """Executes (or queues) the operator ``operator_uri`` (a URI, or an operator instance).
 
     ``ctx`` is a dict (or an :class:`ExecutionContext`) with the request's keys;
     ``kwargs`` are merged over it (``params=...``, ``request_delegation=True``, ...).
+    ``progress_callback(progress, label)`` hears every ``ctx.set_progress`` of an immediate
+    run as it happens (a host showing a long or generator operator live).
 
     Returns an :class:`ExecutionResult`, raising on failure; inside a running event loop,
     an ``asyncio.Task`` resolving to the result (``error`` set instead of raising).
@@ -231,18 +259,23 @@ def execute_operator(operator_uri: str | Operator, ctx: Any = None, **kwargs: An
     aio = sys.modules.get("asyncio")
     loop = aio._get_running_loop() if aio is not None else None
     if loop is None:
-        result = _execute(_Run(request))
+        result = _execute(_Run(request, set_progress=progress_callback))
         result.raise_exceptions()
         return result
-    return _task_class()(_report_unobserved(request), loop=loop)
+    return _task_class()(_report_unobserved(request, progress_callback), loop=loop)
 
 
 async def execute_operator_async(
-    operator_uri: str | Operator, ctx: Any = None, **kwargs: Any
+    operator_uri: str | Operator,
+    ctx: Any = None,
+    *,
+    progress_callback: ProgressCallback | None = None,
+    **kwargs: Any,
 ) -> ExecutionResult:
     """Awaitable :func:`execute_operator`: returns the result, never raising for a failure
     (check ``result.error`` or call ``result.raise_exceptions()``)."""
-    return await _execute_async(_Run(ExecutionRequest.from_call(operator_uri, ctx, kwargs)))
+    request = ExecutionRequest.from_call(operator_uri, ctx, kwargs)
+    return await _execute_async(_Run(request, set_progress=progress_callback))
 
 
 _TASK_CLASS: Any = None
@@ -268,10 +301,12 @@ def _task_class() -> Any:
     return _TASK_CLASS
 
 
-async def _report_unobserved(request: ExecutionRequest) -> ExecutionResult:
+async def _report_unobserved(
+    request: ExecutionRequest, progress_callback: ProgressCallback | None = None
+) -> ExecutionResult:
     import asyncio
 
-    result = await _execute_async(_Run(request))
+    result = await _execute_async(_Run(request, set_progress=progress_callback))
     if result.error is not None:
         task = asyncio.current_task()
         if not getattr(task, "_fop_observed", True):

@@ -18,7 +18,7 @@ from ..errors import DelegatedOperationError
 from .backends import ExecutionBackend, Submission, parse_task_name
 from .service import OperationService
 from .stores.records import DelegatedOperationDoc, ExecutionRunState
-from .stores.states import MAX_ATTEMPTS_KEY
+from .stores.states import MAX_ATTEMPTS_KEY, requeue_changes
 
 __all__ = ["ORPHAN_SCAN_SECONDS", "InFlight", "OrphanSweeper", "requeue_if_allowed"]
 
@@ -89,10 +89,18 @@ def requeue_if_allowed(
     if doc.attempts >= max_attempts:
         return False
     reason = f"{error}; requeued (attempt {doc.attempts} of {max_attempts})"
-    try:
-        service.release_operation(doc.id, worker_id, reason=reason)
+    try:  # a release that keeps why: the same compare-and-set as the service's release
+        done = service.store.update(
+            doc.id,
+            requeue_changes(reason),
+            expected_states=(ExecutionRunState.RUNNING,),
+            expected_worker=worker_id,
+        )
     except DelegatedOperationError as e:
         logger.warning("%s: could not requeue after the engine lost it: %s", doc.id, e)
+        return True
+    if done is None:
+        logger.warning("%s: taken from this worker before it could be requeued", doc.id)
         return True
     logger.warning("%s %s: %s", doc.id, doc.operator, reason)
     return True

@@ -287,9 +287,9 @@ class Operator:
         return f"{self.uri}#{method_name}"
 
     @property
-    def declared_secrets(self) -> list[str]:
+    def declared_secrets(self) -> Sequence[str]:
         """The secret keys this operator may read: its plugin's, plus :meth:`add_secrets`."""
-        return list(self._plugin_secrets or ())
+        return self._plugin_secrets or ()
 
     def add_secrets(self, secrets: Sequence[str]) -> None:
         """Declares secret keys this operator may read (the plugin's are added at load)."""

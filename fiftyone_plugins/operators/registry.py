@@ -40,7 +40,6 @@ from .. import discovery
 from .._dotted import import_object
 from ..errors import (
     FiftyOnePluginsError,
-    OperatorError,
     OperatorNotFoundError,
     PluginLoadError,
 )
@@ -62,7 +61,7 @@ __all__ = [
     "operator_exists",
     "operator_timeout",
 ]
-from .entries import DeclaredOperator, OperatorEntry, broken_config, is_panel
+from .entries import DeclaredOperator, OperatorEntry, is_panel
 from .operator import Operator
 from .snapshot import Snapshot, env_key, forget_gone, forget_loaded, lock
 
@@ -141,26 +140,36 @@ def _keep(value: bool, wanted: Filter | None) -> bool:
 
 
 def list_entries(
-    enabled: Filter = "all", builtin: Filter = "all", type: str | None = None
+    enabled: Filter = "all",
+    builtin: Filter = "all",
+    type: str | None = None,
+    *,
+    remembered: bool = False,
 ) -> list[OperatorEntry]:
     """Every operator and panel as an :class:`OperatorEntry`, sorted by plugin then name
     (registration order within a plugin). Enabled plugins are imported; disabled ones are
-    listed from their manifests."""
+    listed from their manifests.
+
+    The answer is kept with the registry's snapshot, so a repeated call with nothing changed
+    builds nothing (and any change, which makes a new snapshot, is seen at once). With
+    ``remembered``, enabled plugins whose registrations are remembered across processes
+    (:mod:`.registrations`) are not imported either: their entries have no ``operator``."""
     snap = _snapshot()
+    key = ("entries", enabled, builtin, type, remembered)
+    cached = snap.listings.get(key)
+    if cached is not None:
+        return list(cached)
     entries: list[OperatorEntry] = []
     for name in sorted(snap.sources):
         for position, plugin in enumerate(snap.sources[name]):
             is_enabled = snap.is_enabled(plugin)
             if not _keep(is_enabled, enabled) or not _keep(plugin.builtin, builtin):
                 continue
-            if is_enabled:
-                for op in snap.operators_of(plugin, position):
-                    try:
-                        config = op.config
-                        op_name, unlisted = config.name, bool(config.unlisted)
-                    except Exception as e:  # broke after registration: leave it out
-                        broken_config(op, e)
-                        continue
+            if is_enabled and remembered:
+                for op_name, unlisted, panel in snap.remembered_visible(plugin, position):
+                    entries.append(OperatorEntry(plugin, op_name, True, panel, unlisted, None))
+            elif is_enabled:
+                for op_name, unlisted, op in snap.named_operators(plugin, position):
                     panel = is_panel(op)
                     entries.append(OperatorEntry(plugin, op_name, True, panel, unlisted, op))
             else:
@@ -175,17 +184,26 @@ def list_entries(
         entries = [e for e in entries if e.panel]
     elif type == "operator":
         entries = [e for e in entries if not e.panel]
-    return entries
+    snap.listings[key] = entries
+    if remembered and snap.registrations is not None:
+        snap.registrations.save()
+    return list(entries)
 
 
-def list_errors(enabled: Filter = True) -> list[FiftyOnePluginsError]:
-    """Manifest errors, plus import and registration errors of the (enabled) plugins."""
+def list_errors(enabled: Filter = True, *, remembered: bool = False) -> list[FiftyOnePluginsError]:
+    """Manifest errors, plus import and registration errors of the (enabled) plugins
+    (``remembered``: as :func:`list_entries` says)."""
     snap = _snapshot()
     errors: list[FiftyOnePluginsError] = list(snap.errors)
     for name in sorted(snap.sources):
         for plugin in snap.sources[name]:
             if snap.is_enabled(plugin) and _keep(True, enabled):
-                errors.extend(snap.load(plugin).errors)
+                if remembered:
+                    errors.extend(snap.remembered(plugin).errors)
+                else:
+                    errors.extend(snap.load(plugin).errors)
+    if remembered and snap.registrations is not None:
+        snap.registrations.save()
     return errors
 
 
@@ -203,13 +221,18 @@ def list_operators(
     :class:`DeclaredOperator` stand-ins (their code is never imported).
     """
     kind = type if type in ("operator", "panel") else None
-    operators = [_stand_in(e) for e in list_entries(enabled, builtin, kind)]
+    snap = _snapshot()
+    key = ("operators", enabled, builtin, kind)
+    operators = snap.listings.get(key)
+    if operators is None:
+        operators = [_stand_in(e) for e in list_entries(enabled, builtin, kind)]
+        snap.listings[key] = operators
     if type is not None and kind is None:
         cls = type
         if isinstance(cls, str):
-            cls = import_object(cls, "operator type", OperatorError)
-        operators = [op for op in operators if isinstance(op, cls)]
-    return operators
+            cls = import_object(cls, "operator type", ImportError)
+        return [op for op in operators if isinstance(op, cls)]
+    return list(operators)
 
 
 def known_uris() -> list[str]:

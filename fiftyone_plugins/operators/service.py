@@ -282,7 +282,7 @@ class OperationService:
         changes = {
             "run_state": ExecutionRunState.COMPLETED,
             "completed_at": utcnow(),
-            "result": encode_result(result),  # the one serialization of the result
+            "result": self._result_for_store(result),
             "lease_expires_at": None,
             "error": None,
             "error_trace": None,
@@ -290,6 +290,12 @@ class OperationService:
         return self._change(
             op_id, changes, "complete", sources_of(ExecutionRunState.COMPLETED), worker_id
         )
+
+    def _result_for_store(self, result: Any) -> Any:
+        """The result as the store takes it: encoded to JSON once (the text written as it
+        is), or its plain JSON copy for a store that does not take encoded results."""
+        encoded = encode_result(result)  # an UnstorableRecordError if JSON cannot hold it
+        return encoded if self.store.accepts_encoded_results else encoded.value
 
     def set_failed(
         self,
@@ -366,14 +372,10 @@ class OperationService:
         """Renames an operation; allowed in any state."""
         return self._change(op_id, {"label": label}, "relabel", ExecutionRunState)
 
-    def release_operation(
-        self, op_id: str, worker_id: str, reason: str | None = None
-    ) -> DelegatedOperation:
-        """``running`` → ``queued``: the worker gives the operation back (e.g. on shutdown,
-        or after its engine lost the task and the attempt policy allows a retry); ``reason``
-        is kept as the record's error, saying why it was requeued."""
+    def release_operation(self, op_id: str, worker_id: str) -> DelegatedOperation:
+        """``running`` → ``queued``: the worker gives the operation back (e.g. on shutdown)."""
         return self._change(
-            op_id, requeue_changes(reason), "release", (ExecutionRunState.RUNNING,), worker_id
+            op_id, requeue_changes(), "release", (ExecutionRunState.RUNNING,), worker_id
         )
 
     def rerun_operation(self, op_id: str) -> DelegatedOperation:

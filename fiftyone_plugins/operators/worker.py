@@ -36,10 +36,10 @@ from ..errors import (
     EngineTaskError,
     InvalidStateTransitionError,
     OperationNotClaimableError,
-    OperationNotFoundError,
 )
 from .announcer import Announcer, runnable_operators
 from .backends import ExecutionBackend, Job, resolve_backend
+from .claims import claim_operation
 from .inflight import InFlight, OrphanSweeper, requeue_if_allowed
 from .presence import WorkerInfo
 from .result import ExecutionResult
@@ -221,6 +221,9 @@ class Worker:
             self._in_flight.cancel_all("the worker was interrupted")
             self._release_active()
         finally:
+            kill_all = getattr(self.runner, "kill_all", None)
+            if callable(kill_all):  # a runner with processes of its own (--monitor)
+                kill_all()
             self._stopping.set()
             self._finished.set()
             self._wake.set()
@@ -316,18 +319,7 @@ class Worker:
                 delegation_target=self.delegation_target,
                 operators=self.operators,
             )
-        try:
-            return self.service.set_running(
-                self.operation_id, worker_id=self.worker_id, lease_seconds=self.lease_seconds
-            )
-        except OperationNotFoundError:
-            why = "no operation has this id"
-        except InvalidStateTransitionError:
-            current = self.service.get(self.operation_id)
-            why = f"it is {current.run_state.value}, not queued"
-        raise OperationNotClaimableError(
-            f"Operation {self.operation_id} is not claimable: {why}", op_id=self.operation_id
-        )
+        return claim_operation(self.service, self.operation_id, self.worker_id, self.lease_seconds)
 
     def _free_slots(self) -> int:
         with self._active_lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
@@ -653,9 +654,11 @@ def test_operator_config_that_is_not_an_operator_config_is_a_registration_error(
     out = capsys.readouterr().out
     assert "@t/fine/op" in out and "@t/badcfg/good" in out
 
-    # a config that breaks after registration hides only that operator
+    # a config that breaks after registration hides only that operator, from the registry's
+    # next snapshot on (a repeated listing reads no config: it is kept with the snapshot)
     [name] = [n for n in sys.modules if n.startswith("_fiftyone_plugins_.t_badcfg_")]
     sys.modules[name].FLIP["broken"] = True
+    discovery.invalidate()  # any change through the API makes a new snapshot
     assert uris(builtin=False) == ["@t/badcfg/good", "@t/fine/op"]
     assert foo.execute_operator("@t/badcfg/good").result == "good"
 
@@ -686,3 +689,98 @@ def test_operator_timeout_edited_in_the_config_file_is_seen_at_the_next_recheck(
     assert foo.execute_operator("@test/kinds/slow_op", params={"seconds": 0.3}).result == (
         "finished"
     )
+
+
+# -- repeated listings (speed issue: nothing rebuilt when nothing changed) -----------------------
+
+COUNTING_PLUGIN = """
+import fiftyone.operators as foo
+
+READS = {"config": 0}
+
+
+class Counted(foo.Operator):
+    @property
+    def config(self):
+        READS["config"] += 1
+        return foo.OperatorConfig(name="counted")
+
+    def execute(self, ctx):
+        return READS["config"]
+
+
+def register(p):
+    p.register(Counted)
+"""
+
+
+def _reads() -> dict[str, int]:
+    [name] = [n for n in sys.modules if n.startswith("_fiftyone_plugins_.t_counting_")]
+    return sys.modules[name].READS
+
+
+def test_a_repeated_listing_reads_no_config_and_sees_every_change_at_once(env, monkeypatch):
+    env.write_plugin("counting", "name: '@t/counting'\noperators: [counted]\n",
+                     {"__init__.py": COUNTING_PLUGIN})  # fmt: skip
+    manifest, files = simple_plugin("@t/other", ["op"])
+    env.write_plugin("other", manifest, files)
+    first = uris(builtin=False)
+    reads = _reads()["config"]
+    for _ in range(5):
+        assert uris(builtin=False) == first
+        assert [e.uri for e in registry.list_entries(builtin=False)] == first
+    # op.uri reads the config (the listings themselves do not)
+    assert _reads()["config"] - reads == 5
+    fop.disable_plugin("@t/other")
+    assert uris(builtin=False) == ["@t/counting/counted"]
+    fop.enable_plugin("@t/other")
+    assert uris(builtin=False) == first
+    returned = foo.list_operators(builtin=False)
+    returned.clear()  # a caller's changes never reach the kept answer
+    assert uris(builtin=False) == first
+
+
+def test_edits_are_seen_through_the_source_watch(env, monkeypatch):
+    monkeypatch.setattr(registry, "RECHECK_INTERVAL", 0.0)
+    manifest, files = simple_plugin("@t/watched", ["op"])
+    code = files["__init__.py"].replace("return '@t/watched/op'", "return VALUE")
+    folder = env.write_plugin(
+        "watched",
+        manifest,
+        {
+            "__init__.py": "from .lib.helper import VALUE\n" + code,
+            "lib/__init__.py": "",
+            "lib/helper.py": "VALUE = 'one'\n",
+        },
+    )
+    assert foo.execute_operator("@t/watched/op").result == "one"
+    time.sleep(0.15)  # past discovery's racy-timestamp window: the snapshot can be kept
+    for _ in range(3):  # rechecks: the first arms the watch, the next ones read it
+        assert foo.execute_operator("@t/watched/op").result == "one"
+    from fiftyone_plugins.operators import snapshot
+
+    assert snapshot._watch is not None  # Linux: inotify watches the plugin's source folders
+    (folder / "lib" / "helper.py").write_text("VALUE = 'two, a longer value'\n")
+    assert foo.execute_operator("@t/watched/op").result == "two, a longer value"
+    (folder / "lib" / "deeper").mkdir()  # a new subpackage counts too
+    (folder / "lib" / "deeper" / "__init__.py").write_text("VALUE = 'three'\n")
+    (folder / "lib" / "helper.py").write_text("from .deeper import VALUE\n")
+    assert foo.execute_operator("@t/watched/op").result == "three"
+
+
+def test_an_edit_behind_a_symbolic_link_is_seen(env, monkeypatch, tmp_path):
+    monkeypatch.setattr(registry, "RECHECK_INTERVAL", 0.0)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "impl.py").write_text("VALUE = 'one'\n")
+    manifest, files = simple_plugin("@t/linked", ["op"])
+    code = files["__init__.py"].replace("return '@t/linked/op'", "return VALUE")
+    folder = env.write_plugin(
+        "linked", manifest, {"__init__.py": "from .impl import VALUE\n" + code}
+    )
+    (folder / "impl.py").symlink_to(elsewhere / "impl.py")
+    time.sleep(0.15)
+    for _ in range(3):  # rechecks: a link's target is outside every watched folder
+        assert foo.execute_operator("@t/linked/op").result == "one"
+    (elsewhere / "impl.py").write_text("VALUE = 'two, changed behind the link'\n")
+    assert foo.execute_operator("@t/linked/op").result == "two, changed behind the link"

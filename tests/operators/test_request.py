@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import fiftyone_plugins.operators as foo
+from fiftyone_plugins.errors import OperatorError
 from fiftyone_plugins.operators import types
 from fiftyone_plugins.operators.context import ExecutionContext
 from fiftyone_plugins.operators.delegated import DelegatedOperationService
@@ -87,3 +88,14 @@ def test_malformed_requests_are_clear_errors():
         ExecutionRequest.from_call(42, None, {})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="ctx must be a dict"):
         ExecutionRequest.from_call("@a/b/c", 3, {})
+
+
+def test_an_instance_no_plugin_registered_is_not_queued_for_no_worker():
+    class Solo(Counting):
+        def __init__(self) -> None:
+            super().__init__()
+            self.plugin_name = None
+
+    with pytest.raises(OperatorError, match="never registered"):
+        Solo()(n=1, delegate=True)
+    assert DelegatedOperationService().count() == 0

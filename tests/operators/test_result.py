@@ -84,3 +84,23 @@ def test_a_result_mongodb_refuses_is_recorded_as_a_failure(mongod_uri):
     assert stats.failed == 1 and final.run_state is ExecutionRunState.FAILED
     assert "could not be stored" in final.error and "DocumentTooLarge" in final.error
     service.store.drop()
+
+
+def test_a_store_that_takes_no_encoded_results_gets_the_plain_value():
+    from fiftyone_plugins.operators.stores.memory import MemoryStore
+
+    seen = []
+
+    class PlainStore(MemoryStore):
+        accepts_encoded_results = False
+
+        def update(self, op_id, changes, **kwargs):
+            if "result" in changes:
+                seen.append(json.dumps(changes["result"]))  # a plain, JSON-ready value
+            return super().update(op_id, changes, **kwargs)
+
+    service = DelegatedOperationService(PlainStore())
+    doc = service.queue_operation("@o/p/x")
+    service.set_running(doc.id, worker_id="w")
+    assert service.set_completed(doc.id, {"a": [1]}, worker_id="w").result == {"a": [1]}
+    assert seen == ['{"a": [1]}']

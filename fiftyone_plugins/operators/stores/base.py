@@ -86,6 +86,12 @@ class DelegatedOperationStore(abc.ABC):
     #: a short name for logs and error messages, e.g. the file or database
     description: str = ""
 
+    #: whether :meth:`update` takes a result already encoded to JSON text (a
+    #: :class:`~.records.EncodedResult`, as :func:`~.records.stamped_changes` passes it on);
+    #: a store that does not say so is given the plain value (the built-in stores say so,
+    #: and so do their subclasses unless they set it back to ``False``)
+    accepts_encoded_results: bool = False
+
     # -- operations ------------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -87,6 +87,8 @@ def _matches_raw(op_id: str, data: Any, q: OperationQuery) -> bool:
 class MemoryStore(DelegatedOperationStore):
     """Keeps everything in this process's memory; lost when the process exits."""
 
+    accepts_encoded_results = True  # a result is written as the text it was encoded to
+
     def __init__(self) -> None:
         self.description = "memory://"
         self._lock = threading.RLock()

@@ -43,6 +43,7 @@ from .records import (
     DelegatedOperationDoc,
     EncodedResult,
     ExecutionRunState,
+    as_returned,
     claim_changes,
     load_record,
     normalize_changes,
@@ -141,12 +142,15 @@ def _stored_text(raw: Mapping[str, Any]) -> str:
 class MongoStore(DelegatedOperationStore):
     """Operations in ``<db>.delegated_operations``, entries in ``<db>.execution_store``."""
 
+    accepts_encoded_results = True  # a result is written as the text it was encoded to
+
     def __init__(self, uri: str, database: str | None = None) -> None:
         self.uri = uri
         self.database = database or database_from_uri(uri)
         self.description = f"{self._redacted(uri)} (database {self.database})"
         self._lock = threading.Lock()
         self._db: Any = None
+        self._pair: tuple[Any, Any] = (None, None)
         self._alias: str | None = None
         self._pid: int | None = None
 
@@ -219,7 +223,8 @@ class MongoStore(DelegatedOperationStore):
                     )
                     kv.create_index("expires_at", expireAfterSeconds=0)
                 self._db, self._alias, self._pid = db, alias, os.getpid()
-            return self._db["delegated_operations"], self._db["execution_store"]
+                self._pair = (ops, kv)  # pymongo builds a new Collection on every db[name]
+            return self._pair
 
     @property
     def _ops(self) -> Any:
@@ -244,9 +249,8 @@ class MongoStore(DelegatedOperationStore):
     # -- operations ------------------------------------------------------------------------------
 
     def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
-        new = doc.copy()
-        oid = ObjectId(new.id) if new.id else ObjectId()
-        new.id = str(oid)
+        oid = ObjectId(doc.id) if doc.id else ObjectId()
+        new = as_returned(doc, id=str(oid))
         data = _to_mongo(normalize_changes({k: v for k, v in vars(new).items() if k != "id"}))
         data["_id"] = oid
         with self._errors():

@@ -77,6 +77,9 @@ def utcnow() -> _dt.datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+_UTC = _dt.timezone.utc
+
+
 def to_datetime(value: Any) -> _dt.datetime | None:
     """Parses an ISO string, epoch number or datetime into an aware UTC datetime (or None)."""
     if value is None or value == "":
@@ -91,16 +94,24 @@ def to_datetime(value: Any) -> _dt.datetime | None:
             text = text[:-1] + "+00:00"
         dt = _dt.datetime.fromisoformat(text)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=_dt.timezone.utc)
-    dt = dt.astimezone(_dt.timezone.utc)
-    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+        dt = dt.replace(tzinfo=_UTC)
+    elif dt.tzinfo is not _UTC:
+        dt = dt.astimezone(_UTC)
+    micro = dt.microsecond
+    return dt if micro % 1000 == 0 else dt.replace(microsecond=micro // 1000 * 1000)
 
 
 def format_datetime(value: _dt.datetime | None) -> str | None:
     """A fixed-width ISO string (sorts like the time it names), or None."""
     if value is None:
         return None
-    return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    if value.tzinfo is None:  # naive times are UTC here, as to_datetime() reads them
+        value = value.replace(tzinfo=_UTC)
+    elif value.tzinfo is not _UTC:
+        value = value.astimezone(_UTC)
+    # isoformat() of an aware UTC time: 'YYYY-MM-DDTHH:MM:SS.ffffff+00:00', as strftime
+    # would write it, several times faster (records are formatted on every store write)
+    return value.isoformat(timespec="microseconds")
 
 
 def json_copy(value: Any, what: str = "value") -> Any:
@@ -212,22 +223,21 @@ class DelegatedOperationDoc:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: datetimes as ISO strings, the run state as its value."""
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name in DATETIME_FIELDS:
-                value = format_datetime(value)
-            elif f.name == "run_state":
-                value = ExecutionRunState.parse(value).value
-            elif f.name == "progress":
-                value = None if value is None else value.to_dict()
-            out[f.name] = value
+        out = {name: getattr(self, name) for name in _FIELD_NAMES}
+        for name in DATETIME_FIELDS:
+            value = out[name]
+            if value is not None:
+                out[name] = format_datetime(value)
+        out["run_state"] = ExecutionRunState.parse(out["run_state"]).value
+        progress = out["progress"]
+        if progress is not None:
+            out["progress"] = progress.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DelegatedOperationDoc:
         """Rebuilds a record; unknown keys are ignored and missing ones get defaults."""
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = _FIELD_SET
         values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
         if values.get("id") is None and data.get("_id") is not None:
             values["id"] = str(data["_id"])
@@ -250,6 +260,40 @@ class DelegatedOperationDoc:
 
     def copy(self) -> DelegatedOperationDoc:
         return DelegatedOperationDoc.from_dict(json_copy(self.to_dict(), "operation record"))
+
+
+def replaced(doc: DelegatedOperationDoc, **changes: Any) -> DelegatedOperationDoc:
+    """``dataclasses.replace(doc, **changes)`` for a record, without its per-call field
+    introspection (records are copied on every store write)."""
+    new = object.__new__(DelegatedOperationDoc)
+    values = new.__dict__
+    values.update(doc.__dict__)
+    values.update(changes)
+    return new
+
+
+def as_returned(doc: DelegatedOperationDoc, **changes: Any) -> DelegatedOperationDoc:
+    """``doc`` as a store gives a record back after writing it, without a JSON round trip:
+    a new record whose values are normalized as :meth:`DelegatedOperationDoc.from_dict`
+    would read them back (times to milliseconds, the state an enum), its ``context`` and
+    ``metadata`` copied one level deep (nested values are shared: treat them as read-only);
+    ``changes`` (an id) applied first."""
+    times: dict[str, Any] = {name: to_datetime(getattr(doc, name)) for name in DATETIME_FIELDS}
+    return replaced(
+        doc,
+        **changes,
+        **times,
+        run_state=ExecutionRunState.parse(doc.run_state),
+        progress=ExecutionProgress.from_dict(doc.progress),
+        context=OperationContext(doc.context or {}),
+        metadata=dict(doc.metadata or {}),
+        attempts=int(doc.attempts or 0),
+        pinned=bool(doc.pinned),
+    )
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(DelegatedOperationDoc))
+_FIELD_SET = frozenset(_FIELD_NAMES)
 
 
 #: how much of a corrupt record's stored text :func:`salvage_record` keeps
@@ -406,7 +450,7 @@ def apply_changes(doc: DelegatedOperationDoc, changes: Mapping[str, Any]) -> Del
     result = values.get("result")
     if isinstance(result, EncodedResult):
         values["result"] = result.value
-    return dataclasses.replace(doc, **values)
+    return replaced(doc, **values)
 
 
 def matches_text(doc: DelegatedOperationDoc, text: str) -> bool:
@@ -416,6 +460,8 @@ def matches_text(doc: DelegatedOperationDoc, text: str) -> bool:
 
 
 __all__ = [
+    "as_returned",
+    "replaced",
     "CorruptRecordError",
     "DATETIME_FIELDS",
     "EncodedResult",

@@ -12,7 +12,6 @@ once (:func:`~.records.encode_result`), never serialized again.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import json
 import logging
@@ -29,6 +28,7 @@ from .records import (
     EncodedResult,
     ExecutionRunState,
     apply_changes,
+    as_returned,
     claim_changes,
     format_datetime,
     load_record,
@@ -149,6 +149,7 @@ class SQLiteStore(SQLiteFile, DelegatedOperationStore):
 
     SCHEMA_VERSION = SCHEMA_VERSION
     SCHEMA = _SCHEMA
+    accepts_encoded_results = True  # a result is written as the text it was encoded to
 
     @classmethod
     def from_uri(cls, uri: str) -> SQLiteStore:
@@ -184,7 +185,7 @@ class SQLiteStore(SQLiteFile, DelegatedOperationStore):
         conn.execute(f"UPDATE delegated_operations SET {sets} WHERE id = :id", values)
 
     def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
-        new = dataclasses.replace(doc, id=doc.id or new_id())
+        new = as_returned(doc, id=doc.id or new_id())  # normalized as it will read back
         values = _row_values(new)
         names = ("id", *_COLUMNS, "data")
         sql = (
@@ -196,7 +197,7 @@ class SQLiteStore(SQLiteFile, DelegatedOperationStore):
                 conn.execute(sql, values)
             except sqlite3.IntegrityError as e:
                 raise ValueError(f"An operation with id {new.id} already exists") from e
-        return DelegatedOperationDoc.from_dict(json.loads(values["data"]))  # a copy
+        return new
 
     def _decode(self, row: Sequence[Any]) -> DelegatedOperationDoc:
         """The record of a row selected as :data:`_RECORD` (CorruptRecordError if unreadable)."""

@@ -440,3 +440,10 @@ def test_kv_values_must_be_json(store):
     with pytest.raises(TypeError):
         store.kv_set(S1, "k", {1, 2}, None)
     assert store.kv_keys(S1, utcnow()) == []
+
+
+def test_a_naive_time_reads_back_as_the_store_returned_it(store):
+    naive = dt.datetime(2026, 1, 1, 12, 0, 0)  # naive times are UTC to every store
+    stored = store.insert(DelegatedOperationDoc(operator="@o/p/x", queued_at=naive))
+    assert stored.queued_at == store.get(stored.id).queued_at
+    assert stored.queued_at == naive.replace(tzinfo=dt.timezone.utc)
