@@ -115,6 +115,13 @@ class Config:
     delegated_operation_store: str = ""
     #: seconds a worker's claim on a running operation lasts without a heartbeat
     delegated_operation_lease_seconds: float = 60.0
+    #: where delegated operations run: ``local`` (the worker's process), ``ray`` or ``dask``
+    delegated_backend: str = "local"
+    #: the Ray or Dask cluster to submit to; empty: a local cluster for the worker's life
+    delegated_backend_address: str = ""
+    #: what operations of each delegation target ask of the engine, e.g.
+    #: ``{"gpu": {"gpus": 1, "memory": 8e9}}`` (an operation's own ``resources`` win)
+    delegated_target_resources: dict[str, Any] = {}
     #: seconds an immediate execution may take (``None``: no limit)
     operator_timeout: float | None = None
     #: the FiftyOne plugin API version that ``fiftyone.version`` specifiers are checked against
@@ -164,7 +171,17 @@ class Config:
 
 
 _FIELDS = tuple(name for name in Config.__annotations__)
+
+
+def _parse_json_object(value: Any) -> dict[str, Any]:
+    data = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return data
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
+    "delegated_target_resources": _parse_json_object,
     "delegated_operation_lease_seconds": float,
     "operator_timeout": _parse_optional_float,
     "allow_legacy_orchestrators": _parse_bool,

@@ -38,6 +38,12 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     │   ├── ScheduleError                an invalid schedule: cron, interval, zone, policy
     │   │   │                            (.schedule_id)
     │   │   └── ScheduleNotFoundError    no schedule with that id
+    │   ├── OperationNotClaimableError   `delegated run ID`: unknown, or no longer queued
+    │   │                                (exit code 3)
+    │   ├── BackendError                 about an execution backend (.backend)
+    │   │   ├── BackendUnavailableError  its extra is missing or its cluster unreachable
+    │   │   └── EngineTaskError          the engine lost or cancelled one operation's task
+    │   │                                (.task: the engine task's name)
     │   └── StoreError                   the store is unreachable, locked or corrupt
     │       ├── CorruptRecordError       one stored record cannot be read back (.reason)
     │       └── UnstorableRecordError    the store refused the data itself (too large, not
@@ -300,6 +306,36 @@ class ScheduleNotFoundError(ScheduleError):
     """No schedule has the given id (or the id is malformed)."""
 
     exit_code = 2
+
+
+class OperationNotClaimableError(DelegatedOperationError):
+    """The operation asked for by id cannot be claimed: it does not exist or is no longer
+    queued (``delegated run ID`` exits with code 3, which a scheduler can tell apart from a
+    failed run)."""
+
+    exit_code = 3
+
+
+class BackendError(DelegatedOperationError):
+    """An execution backend (local, Ray, Dask) could not do what the worker asked."""
+
+    backend: str | None
+
+    def __init__(self, message: str, backend: str | None = None, **context: Any) -> None:
+        super().__init__(message, backend=backend, **context)
+
+
+class BackendUnavailableError(BackendError):
+    """The backend cannot be used at all: its optional package is missing, or its cluster
+    cannot be reached. Raised before the worker claims anything, so the queue is untouched."""
+
+
+class EngineTaskError(BackendError):
+    """The engine lost one operation's task (its engine worker died, or the cluster went
+    away) or cancelled it; ``task`` is the engine task's name. The operation is failed, or
+    requeued when its attempt policy allows, by the dispatching worker."""
+
+    task: str | None
 
 
 class StoreError(DelegatedOperationError):

@@ -9,8 +9,10 @@ import shutil
 
 import pytest
 
-# fixtures shared by several modules: a real mongod, real HTTP servers on 127.0.0.1
+# fixtures shared by several modules: a real mongod, real HTTP servers on 127.0.0.1, real
+# Ray and Dask clusters
 from _download_server import other, server  # noqa: F401
+from _engines import STARTUP, dask_cluster, engine_home, ray_cluster  # noqa: F401
 from _mongod import mongod_uri  # noqa: F401
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
@@ -66,3 +68,9 @@ def env(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     clear_cache()  # memory:// is one store per process: start every test empty
     discovery.invalidate()
     return Env(root, plugins_dir, config_path, app_config_path)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Says how long the engine clusters took to start: CI's time budget depends on it."""
+    for engine, seconds in sorted(STARTUP.items()):
+        terminalreporter.write_line(f"{engine} cluster start-up: {seconds:.2f}s")

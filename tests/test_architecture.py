@@ -102,6 +102,8 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.bulk",
             "fiftyone_plugins.operators.service",
             "fiftyone_plugins.operators.schedules",
+            "fiftyone_plugins.operators.presence",
+            "fiftyone_plugins.operators.claims",
         ),
     ),
     (
@@ -114,6 +116,10 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
         6,
         (
             "fiftyone_plugins.operators.runner",
+            "fiftyone_plugins.operators.backends",
+            "fiftyone_plugins.operators.backends.*",
+            "fiftyone_plugins.operators.inflight",
+            "fiftyone_plugins.operators.announcer",
             "fiftyone_plugins.operators.worker",
             "fiftyone_plugins.operators.monitor",
             "fiftyone_plugins.operators.scheduler",

@@ -9,7 +9,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from . import schedule
+from . import delegated_run, schedule
 from ._output import check, print_json, print_key_values, print_table
 
 if TYPE_CHECKING:
@@ -50,6 +50,15 @@ def _state(value: str) -> str:
     if value.upper() not in _STATES:
         raise argparse.ArgumentTypeError(
             f"invalid state {value!r} (choose from {', '.join(_STATES)})"
+        )
+    return value.lower()
+
+
+def _backend(value: str) -> str:
+    # the names of backends.BACKEND_NAMES (not imported here, to keep `--help` fast)
+    if value.lower() not in ("local", "ray", "dask"):
+        raise argparse.ArgumentTypeError(
+            f"invalid backend {value!r} (choose from local, ray, dask)"
         )
     return value.lower()
 
@@ -127,7 +136,26 @@ def register(groups: Any) -> None:
         help="longest wait between polls when idle (default: 1)",
     )
     p.add_argument(
-        "-c", "--concurrency", type=_positive_int, default=1, help="operations run at once"
+        "-c",
+        "--concurrency",
+        "--max-in-flight",
+        dest="concurrency",
+        type=_positive_int,
+        metavar="N",
+        help="operations run at once (default: 1 locally, the engine's free CPU slots on "
+        "ray and dask)",
+    )
+    p.add_argument(
+        "--backend",
+        type=_backend,
+        metavar="{local,ray,dask}",
+        help="where operations run: local (this process), ray or dask (default: "
+        "FIFTYONE_DELEGATED_BACKEND or local)",
+    )
+    p.add_argument(
+        "--address",
+        help="the Ray or Dask cluster to submit to (default: FIFTYONE_DELEGATED_BACKEND_ADDRESS"
+        ", else a local cluster started for the worker's life)",
     )
     p.add_argument(
         "--lease-seconds",
@@ -155,6 +183,8 @@ def register(groups: Any) -> None:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     p.set_defaults(handler=_launch)
+
+    delegated_run.register(sub, _positive_float)
 
     p = sub.add_parser("list", help="list delegated operations")
     p.add_argument("-o", "--operator", help="only operations of this operator URI")
@@ -300,6 +330,8 @@ def _launch(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             lease_seconds=args.lease_seconds,
             handle_signals=True,
+            backend=args.backend,
+            address=args.address,
         )
         worker.run()
     finally:

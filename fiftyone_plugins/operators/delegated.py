@@ -59,6 +59,7 @@ class DelegatedOperationService(OperationService):
             once=True,
             limit=limit,
             on_finished=finished.append,
+            backend="local",  # in this process, whatever backend the workers are given
         )
         worker.run()
         return finished

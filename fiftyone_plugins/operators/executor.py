@@ -156,6 +156,9 @@ class _Run:
             except Exception as e:  # a schema that cannot be serialized must not block queueing
                 logger.warning("Cannot serialize the input schema of %s: %s", operator.uri, e)
         config = operator.config
+        resources = config.kwargs.get("resources")  # what it asks of an engine (a mapping)
+        if isinstance(resources, Mapping):
+            metadata["resources"] = dict(resources)
         doc = OperationService().queue_operation(
             operator=operator.uri,
             label=config.label or config.name,

@@ -1,10 +1,15 @@
 """The worker behind ``fiftyone-plugins delegated launch``: claim, run, record, repeat.
 
 A :class:`Worker` is handed a service (:class:`~.service.OperationService`), polls its store,
-atomically claims the oldest queued operation it may run and hands it to a runner
-(:mod:`.runner`; by default the executor, in this process). The outcome is recorded through
-:meth:`~.service.OperationService.record_outcome`: this worker is the one place a runner's
-failure is caught and turned into a failed operation.
+atomically claims the oldest queued operation it may run and submits it to an execution
+backend (:mod:`.backends`): ``local`` hands it to a runner (:mod:`.runner`; by default the
+executor, in this process), ``ray`` and ``dask`` to a cluster. The store stays the only
+authority on claims, leases, attempts and retries; the engine side never writes to it: this
+worker renews the lease of every operation in flight, relays its progress and records its
+outcome through :meth:`~.service.OperationService.record_outcome`. It is the one place a
+runner's or an engine's failure is caught and turned into a failed (or, when the attempt
+policy allows, requeued) operation. A lease that cannot be renewed (the operation was failed
+with ``delegated fail``, or taken after an expiry) cancels the operation's engine task.
 
 While an operation runs, a heartbeat thread renews its lease every third of the lease; a worker
 that dies stops renewing, and any other worker, while polling, resolves the expired lease
@@ -26,7 +31,17 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import DelegatedOperationError, InvalidStateTransitionError
+from ..errors import (
+    DelegatedOperationError,
+    EngineTaskError,
+    InvalidStateTransitionError,
+    OperationNotClaimableError,
+)
+from .announcer import Announcer, runnable_operators
+from .backends import ExecutionBackend, Job, resolve_backend
+from .claims import claim_operation
+from .inflight import InFlight, OrphanSweeper, requeue_if_allowed
+from .presence import WorkerInfo
 from .result import ExecutionResult
 from .runner import (
     ProgressCallback,
@@ -77,9 +92,14 @@ class WorkerStats:
 class Worker:
     """Runs queued delegated operations until stopped, drained (``once``) or ``limit`` ran.
 
-    ``delegation_target`` and ``operators`` restrict what it claims; ``concurrency`` runs
-    several operations at once in threads; ``handle_signals`` installs SIGINT/SIGTERM handlers
-    (only possible from the main thread).
+    ``delegation_target`` and ``operators`` restrict what it claims; ``concurrency`` (or its
+    engine-flavoured name ``max_in_flight``) bounds the operations running at once (default:
+    1 for the local backend, the engine's free CPU slots for Ray and Dask); ``backend`` is an
+    :class:`~.backends.ExecutionBackend`, ``"local"``, ``"ray"`` or ``"dask"`` (default: the
+    ``delegated_backend`` config), ``address`` the engine's cluster (default: a local one for
+    the worker's life). ``operation_id`` makes it run exactly that operation, once, or raise
+    :class:`~fiftyone_plugins.errors.OperationNotClaimableError` (``delegated run ID``).
+    ``handle_signals`` installs SIGINT/SIGTERM handlers (only possible from the main thread).
     """
 
     def __init__(
@@ -93,13 +113,19 @@ class Worker:
         once: bool = False,
         limit: int | None = None,
         poll_interval: float = 1.0,
-        concurrency: int = 1,
+        concurrency: int | None = None,
         lease_seconds: float | None = None,
         progress_interval: float = 0.5,
         handle_signals: bool = False,
         on_finished: Callable[[DelegatedOperationDoc], None] | None = None,
+        backend: ExecutionBackend | str | None = None,
+        address: str | None = None,
+        max_in_flight: int | None = None,
+        operation_id: str | None = None,
     ) -> None:
-        if concurrency < 1:
+        if max_in_flight is not None:
+            concurrency = max_in_flight
+        if concurrency is not None and concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, not {concurrency}")
         if limit is not None and limit < 1:
             raise ValueError(f"limit must be >= 1, not {limit}")
@@ -107,13 +133,21 @@ class Worker:
             raise ValueError(f"poll_interval must be > 0, not {poll_interval}")
         self.service = service or OperationService()
         self.runner = resolve_runner(runner)
+        self.backend = resolve_backend(
+            backend, address=address, runner=None if runner is None else self.runner
+        )
+        self.operation_id = operation_id  # checked by the claim: unknown = not claimable
+        if self.operation_id is not None:
+            once, limit = True, 1
         self.worker_id = worker_id or default_worker_id()
         self.delegation_target = delegation_target
         self.operators = None if operators is None else list(operators)
         self.once = once
         self.limit = limit
         self.poll_interval = poll_interval
-        self.concurrency = concurrency
+        #: operations at once; when not given, run() asks the backend (local: 1)
+        self.concurrency: int = concurrency or 1
+        self._concurrency_given = concurrency is not None
         self.lease_seconds = (
             self.service.lease_seconds if lease_seconds is None else float(lease_seconds)
         )
@@ -123,6 +157,7 @@ class Worker:
         self.stats = WorkerStats()
         self._claimed = 0
         self._active: dict[str, threading.Thread | None] = {}
+        self._in_flight = InFlight(self.backend.name)
         self._active_lock = threading.Lock()
         self._stopping = threading.Event()
         self._finished = threading.Event()  # set when run() returns: the heartbeat stops
@@ -161,12 +196,21 @@ class Worker:
         if self.handle_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, self._on_signal)
+        try:
+            self._open_backend()
+        except BaseException:
+            self._close_backend()  # a cluster started before the failure must not linger
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            raise
         heartbeat = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
         heartbeat.start()
         logger.info(
-            "worker %s started (store %s, lease %gs%s)",
+            "worker %s started (store %s, backend %s, %d at once, lease %gs%s)",
             self.worker_id,
             self.service.store.description,
+            self.backend.describe(),
+            self.concurrency,
             self.lease_seconds,
             f", target {self.delegation_target}" if self.delegation_target else "",
         )
@@ -174,6 +218,7 @@ class Worker:
             self._loop()
             self._wait_for_active()
         except KeyboardInterrupt:
+            self._in_flight.cancel_all("the worker was interrupted")
             self._release_active()
         finally:
             kill_all = getattr(self.runner, "kill_all", None)
@@ -184,14 +229,40 @@ class Worker:
             self._wake.set()
             for number, handler in previous.items():
                 signal.signal(number, handler)
+            self._announcer.withdraw()
+            self._close_backend()
+        done = (self.stats.completed, self.stats.failed, self.stats.released)
         logger.info(
-            "worker %s stopped: %d completed, %d failed, %d released",
-            self.worker_id,
-            self.stats.completed,
-            self.stats.failed,
-            self.stats.released,
+            "worker %s stopped: %d completed, %d failed, %d released", self.worker_id, *done
         )
         return self.stats
+
+    def _open_backend(self) -> None:
+        """Starts the engine before any claim: an unreachable one leaves the queue as is."""
+        self.backend.open()
+        if not self._concurrency_given:
+            self.concurrency = self.backend.default_slots()
+        local = self.backend.name == "local" and self.runner is default_runner
+        self._announcer = Announcer(
+            self.service,
+            WorkerInfo(
+                id=self.worker_id,
+                backend=self.backend.describe(),
+                delegation_target=self.delegation_target,
+                operators=runnable_operators(self.operators, local),
+                max_in_flight=self.concurrency,
+                lease_seconds=self.lease_seconds,
+            ),
+        )
+        self._announcer.announce(0)
+        self._orphans = OrphanSweeper(self.service, self.backend)
+        self._orphans.sweep(force=True)
+
+    def _close_backend(self) -> None:
+        try:
+            self.backend.close()
+        except Exception as e:  # stopping must not fail because the engine is gone
+            logger.warning("could not close the %s backend: %s", self.backend.name, e)
 
     def _limit_reached(self) -> bool:
         return self.limit is not None and self._claimed >= self.limit
@@ -208,12 +279,9 @@ class Worker:
             claimed = False
             while not self.stopping and not self._limit_reached() and self._free_slots() > 0:
                 try:
-                    doc = self.service.claim_next(
-                        self.worker_id,
-                        self.lease_seconds,
-                        delegation_target=self.delegation_target,
-                        operators=self.operators,
-                    )
+                    doc = self._claim()
+                except OperationNotClaimableError:
+                    raise
                 except DelegatedOperationError as e:
                     if self.once:  # a drain-and-exit run reports the outage and stops
                         raise
@@ -242,15 +310,28 @@ class Worker:
             self._wake.clear()
             idle_wait = min(idle_wait * 2, self.poll_interval)
 
+    def _claim(self) -> DelegatedOperationDoc | None:
+        """The oldest claimable operation, or exactly ``operation_id`` if still queued."""
+        if self.operation_id is None:
+            return self.service.claim_next(
+                self.worker_id,
+                self.lease_seconds,
+                delegation_target=self.delegation_target,
+                operators=self.operators,
+            )
+        return claim_operation(self.service, self.operation_id, self.worker_id, self.lease_seconds)
+
     def _free_slots(self) -> int:
         with self._active_lock:
             return self.concurrency - len(self._active)
 
     def _reap(self) -> None:
         try:
-            self.service.resolve_expired_leases()
+            resolved = self.service.resolve_expired_leases()
         except DelegatedOperationError as e:
             logger.warning("could not resolve expired leases: %s", e)
+            return
+        self._orphans.sweep(force=bool(resolved))  # a resolved lease may leave an orphan
 
     def _start(self, doc: DelegatedOperationDoc) -> None:
         assert doc.id is not None
@@ -297,6 +378,7 @@ class Worker:
         while not self._finished.wait(interval):
             with self._active_lock:
                 ids = list(self._active)
+            self._announcer.announce(len(ids))
             for op_id in ids:
                 try:
                     held = self.service.renew_lease(op_id, self.worker_id, self.lease_seconds)
@@ -307,7 +389,12 @@ class Worker:
                     with self._active_lock:
                         still_running_here = op_id in self._active
                     if still_running_here:
-                        logger.warning("%s: this worker no longer holds the operation", op_id)
+                        logger.warning(
+                            "%s: this worker no longer holds the operation (failed by a "
+                            "user, or taken after its lease expired): cancelling it",
+                            op_id,
+                        )
+                        self._in_flight.cancel(op_id)
 
     # -- one operation ---------------------------------------------------------------------------
 
@@ -324,10 +411,18 @@ class Worker:
         final: DelegatedOperationDoc | None = None
         try:
             try:
-                outcome = ExecutionResult.from_outcome(self.runner(doc, progress))
+                submission = self.backend.submit(Job(doc), progress)
+                self._in_flight.add(op_id, submission)
+                outcome = ExecutionResult.from_outcome(submission.wait())
             except (KeyboardInterrupt, SystemExit):
                 self._release(op_id)
                 raise
+            except EngineTaskError as e:
+                progress.flush()
+                if requeue_if_allowed(self.service, doc, self.worker_id, e):
+                    self.stats.released += 1
+                    return
+                outcome = ExecutionResult.from_exception(e, uri=doc.operator)
             except BaseException as e:  # a runner's failure fails the operation, nothing more
                 outcome = ExecutionResult.from_exception(e, uri=doc.operator)
             progress.flush()
@@ -346,6 +441,7 @@ class Worker:
         finally:
             with self._active_lock:
                 self._active.pop(op_id, None)
+            self._in_flight.discard(op_id)
             self._wake.set()
         duration = time.monotonic() - started
         if final is None:
