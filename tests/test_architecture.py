@@ -65,6 +65,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.operator",
             "fiftyone_plugins.operators.panel",
             "fiftyone_plugins.operators.evaluation_metric",
+            "fiftyone_plugins.operators.hosted",
         ),
     ),
     (
@@ -73,6 +74,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
         (
             "fiftyone_plugins.operators.invocation",
             "fiftyone_plugins.operators.operations",
+            "fiftyone_plugins.operators.targets",
             "fiftyone_plugins.operators.context",
             "fiftyone_plugins.operators.request",
             "fiftyone_plugins.operators.result",
