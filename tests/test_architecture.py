@@ -42,6 +42,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.compat.constants",
             "fiftyone_plugins.compat.cache",
             "fiftyone_plugins.compat.factory",
+            "fiftyone_plugins.compat.storage",
         ),
     ),
     (
@@ -56,6 +57,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.stores",
             "fiftyone_plugins.operators.stores.*",
             "fiftyone_plugins.operators.store",
+            "fiftyone_plugins.operators.constants",
         ),
     ),
     (

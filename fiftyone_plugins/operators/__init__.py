@@ -29,6 +29,7 @@ from .operator import ExecutionOptions, Operator, OperatorConfig
 if TYPE_CHECKING:
     from ..compat.cache import execution_cache
     from . import types
+    from .constants import ViewTarget
     from .context import ExecutionContext
     from .delegated import DelegatedOperationService
     from .evaluation_metric import EvaluationMetric, EvaluationMetricConfig
@@ -67,6 +68,7 @@ _EXPORTS = {
     "ExecutionStore": "store",
     "ProgressHandler": "progress",
     "is_new": "progress",
+    "ViewTarget": "constants",
 }
 
 __all__ = [
@@ -85,6 +87,7 @@ __all__ = [
     "Panel",
     "PanelConfig",
     "ProgressHandler",
+    "ViewTarget",
     "execute_operator",
     "execute_operator_async",
     "execution_cache",

@@ -52,6 +52,7 @@ __all__ = [
     "ExecutionOptions",
     "ExecutionRequest",
     "ExecutionResult",
+    "ExecutionProgress",  # noqa: F822 - imported on first access
     "ExecutionRunState",  # noqa: F822 - imported on first access
     "Executor",
     "InvocationRequest",
@@ -65,11 +66,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ExecutionRunState":  # defined with the stores; imported only when asked
-        from .stores.records import ExecutionRunState
+    if name in ("ExecutionRunState", "ExecutionProgress"):  # defined with the stores;
+        from .stores import records  # imported only when asked
 
-        globals()[name] = ExecutionRunState
-        return ExecutionRunState
+        value = globals()[name] = getattr(records, name)
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

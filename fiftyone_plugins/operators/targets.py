@@ -27,20 +27,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .constants import ViewTarget
+
 __all__ = ["VIEW_TARGETS", "flatten", "resolve", "slice_scopes", "unavailable"]
 
 logger = logging.getLogger("fiftyone_plugins.operators")
 
 #: the choices of a view-target input, as FiftyOne names them
-VIEW_TARGETS = (
-    "BASE_VIEW",
-    "CURRENT_VIEW",
-    "DATASET",
-    "DATASET_VIEW",
-    "SELECTED_LABELS",
-    "SELECTED_SAMPLES",
-    "CUSTOM_VIEW_TARGET",
-)
+VIEW_TARGETS = ViewTarget.values()
 
 GROUPED_REASON = "Not available for grouped datasets"
 

@@ -37,6 +37,8 @@ def test_fiftyone_is_the_real_one_and_is_never_shadowed(host: Any, fo: Any) -> N
     from fiftyone_plugins import compat
 
     assert compat.install() is False and not compat.installed()
+    # the .pth hook of this library's installation ran at start-up and stood aside
+    assert "_fiftyone_plugins_hook" in sys.modules
     assert foo.__file__.startswith(fo.__path__[0])
     assert foo.Operator.__module__ == "fiftyone.operators.operator"
     assert foo.execute_operator.__module__ == "fiftyone.operators.executor"

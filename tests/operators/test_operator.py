@@ -33,6 +33,7 @@ def test_public_api_is_pinned():
             "Panel",
             "PanelConfig",
             "ProgressHandler",
+            "ViewTarget",
             "execute_operator",
             "execute_operator_async",
             "execution_cache",
