@@ -4,7 +4,7 @@ Run it with each interpreter and compare (about a minute each):
 
     .venv/bin/python benchmarks/bench_fiftyone.py                 # without FiftyOne
     .venv-fiftyone/bin/python benchmarks/bench_fiftyone.py        # with fiftyone==1.22.1
-    ... --voxel51-plugins DIR   # also list a folder of real plugins (e.g. voxel51/fiftyone-plugins)
+    ... --voxel51-plugins DIR   # also list a folder of real plugins (voxel51/fiftyone-plugins)
 
 What it measures:
 
