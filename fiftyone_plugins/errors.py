@@ -28,8 +28,10 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     │   ├── ValidationError              parameters do not match the input schema (.errors)
     │   ├── ExecutionError               execute() raised, or the run could not finish
     │   │   └── ExecutionTimeoutError    an immediate run exceeded its timeout
-    │   └── DatasetNotFoundError         the request names a dataset the resolver cannot
-    │                                    load (.dataset)
+    │   ├── DatasetNotFoundError         the request names a dataset the resolver cannot
+    │   │                                load (.dataset)
+    │   └── WriteOnlyError               reading a panel's write-only data (FiftyOne's
+    │                                    name; also an AttributeError, as it always was)
     ├── DelegatedOperationError          about delegated operations (.op_id)
     │   ├── OperationNotFoundError       no operation with that id
     │   ├── InvalidStateTransitionError  e.g. deleting a running operation
@@ -234,6 +236,10 @@ class ExecutionError(OperatorError):
 
 class ExecutionTimeoutError(ExecutionError):
     """An immediate execution exceeded the configured timeout."""
+
+
+class WriteOnlyError(OperatorError, AttributeError):
+    """A panel's data (``ctx.panel.data``) was read: it is write-only, as in FiftyOne."""
 
 
 class DatasetNotFoundError(OperatorError):

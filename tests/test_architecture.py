@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.compat.cache",
             "fiftyone_plugins.compat.factory",
             "fiftyone_plugins.compat.storage",
+            "fiftyone_plugins.compat.internal",
         ),
     ),
     (
@@ -58,6 +59,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.stores.*",
             "fiftyone_plugins.operators.store",
             "fiftyone_plugins.operators.constants",
+            "fiftyone_plugins.operators.risk",
         ),
     ),
     (

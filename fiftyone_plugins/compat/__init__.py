@@ -69,6 +69,8 @@ ALIASES = {
     "fiftyone.core": "fiftyone_plugins.compat.core",
     "fiftyone.core.utils": "fiftyone_plugins.compat.core.utils",
     "fiftyone.core.storage": "fiftyone_plugins.compat.storage",
+    "fiftyone.internal": "fiftyone_plugins.compat.internal",
+    "fiftyone.internal.secrets": "fiftyone_plugins.secrets",
     "fiftyone.factory": "fiftyone_plugins.compat.factory",
 }
 
@@ -153,7 +155,12 @@ class _CompatFinder(importlib.abc.MetaPathFinder):
             return None
         alias = ALIASES.get(fullname) or _library_module(fullname)
         if alias is not None:
-            is_package = fullname in ("fiftyone.operators", "fiftyone.plugins", "fiftyone.core")
+            is_package = fullname in (
+                "fiftyone.operators",
+                "fiftyone.plugins",
+                "fiftyone.core",
+                "fiftyone.internal",
+            )
             return importlib.machinery.ModuleSpec(
                 fullname, _AliasLoader(alias), is_package=is_package
             )

@@ -83,7 +83,7 @@ def is_panel(op: Any) -> bool:
 def declared_secrets(op: Any) -> list[str]:
     """The secret keys ``op`` may read (its plugin's, plus what ``add_secrets`` added)."""
     if isinstance(op, Operator):
-        return op.declared_secrets
+        return list(op.declared_secrets)
     return list(dict.fromkeys(getattr(op, "_plugin_secrets", None) or ()))
 
 

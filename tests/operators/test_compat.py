@@ -313,3 +313,46 @@ def test_fiftyone_plugins_compat_0_turns_the_imports_off(monkeypatch):
         import fiftyone.operators  # noqa: F401
     monkeypatch.setenv("FIFTYONE_PLUGINS_COMPAT", "1")
     assert compat.install() is True
+
+
+def test_fo_config_assignments_set_the_config_of_this_process(installed, env, tmp_path):
+    import fiftyone as fo
+
+    from fiftyone_plugins.config import load_config
+
+    assert fo.config.plugins_dir == str(env.plugins_dir)
+    other = tmp_path / "other-plugins"
+    other.mkdir()
+    try:
+        fo.config.plugins_dir = str(other)  # as FiftyOne's code and tests do
+        assert load_config().plugins_dir == str(other) == fo.config.plugins_dir
+        import fiftyone_plugins as fop
+
+        assert fop.list_plugins() == []  # the new folder is used
+        with pytest.raises(AttributeError):
+            fo.config.no_such_field = 1
+    finally:
+        fo.config.plugins_dir = None
+    assert load_config().plugins_dir == str(env.plugins_dir)
+
+
+def test_fiftyone_secrets_names_resolve_declared_secrets_only(installed, monkeypatch):
+    import asyncio
+
+    import fiftyone.internal.secrets as fois
+    from fiftyone.plugins.secrets import PluginSecretsResolver
+
+    monkeypatch.setenv("FO_TEST_TOKEN", "t0ken")
+    monkeypatch.setenv("FO_OTHER", "x")
+    resolver = PluginSecretsResolver()
+    assert PluginSecretsResolver() is resolver  # one per process, as in FiftyOne
+    resolver.register_operator("@me/p/op", ["FO_TEST_TOKEN"])
+    secret = resolver.get_secret_sync("FO_TEST_TOKEN", "@me/p/op")
+    assert isinstance(secret, fois.UnencryptedSecret) and secret.value == "t0ken"
+    assert "t0ken" not in repr(secret)
+    assert asyncio.run(resolver.get_secret("FO_TEST_TOKEN", "@me/p/op")) == secret
+    assert resolver.get_secret_sync("FO_OTHER", "@me/p/op") is None  # not declared
+    assert resolver.get_secret_sync("FO_TEST_TOKEN", "@me/p/unknown") is None
+    both = asyncio.run(resolver.get_multiple(["FO_TEST_TOKEN"], "@me/p/op"))
+    assert both["FO_TEST_TOKEN"].value == "t0ken"
+    assert fois.EnvSecretProvider().get_sync("FO_OTHER").value == "x"
