@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -46,11 +47,21 @@ def venv_python(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 
 
 def _copy_tree(repo: pathlib.Path, dest: pathlib.Path) -> None:
-    files = subprocess.run(
-        ["git", "-C", str(repo), "ls-files", "-co", "--exclude-standard", "-z"],
-        check=True,
-        capture_output=True,
-    ).stdout.split(b"\0")
+    """The checkout's files (tracked or new, not ignored) copied to ``dest``; without git, the
+    package and its packaging files."""
+    try:
+        files = subprocess.run(
+            ["git", "-C", str(repo), "ls-files", "-co", "--exclude-standard", "-z"],
+            check=True,
+            capture_output=True,
+        ).stdout.split(b"\0")
+    except (OSError, subprocess.CalledProcessError):
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(repo / "fiftyone_plugins", dest / "fiftyone_plugins", ignore=skip)
+        for name in ("setup.py", "setup.cfg", "pyproject.toml", "README.md", "LICENSE"):
+            shutil.copy2(repo / name, dest / name)
+        shutil.copy2(repo / "_fiftyone_plugins_hook.py", dest / "_fiftyone_plugins_hook.py")
+        return
     for name in filter(None, files):
         rel = name.decode()
         source = repo / rel
