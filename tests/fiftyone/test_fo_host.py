@@ -350,3 +350,19 @@ def test_operators_execute_on_a_dataset_by_name(cli: Any, dataset: Any) -> None:
         "operators", "execute", f"{URI}/measure_images", "--dataset", dataset.name, "--delegate"
     )
     assert queued.returncode == 0 and "queued" in queued.stdout, queued.stderr
+
+
+def test_fiftyone_ids_and_risk_levels_are_understood(store: str, host: Any, dataset: Any) -> None:
+    import fiftyone.operators.types as fotypes
+
+    queued = ops.execute_operator(
+        f"{URI}/measure_images", ctx={"dataset": dataset}, request_delegation=True
+    )
+    service = ops.DelegatedOperationService()
+    oid = dataset._doc.id  # a bson ObjectId, as FiftyOne's code passes it
+    assert service.count(filters={"dataset_id": oid}) == 1
+    assert [op.id for op in service.list_operations(dataset_id=oid)] == [queued.result["id"]]
+    assert service.get(doc_id=queued.result["id"]).label == "Measure images"
+    config = ops.OperatorConfig("x", risk_level=fotypes.RiskLevel.LOW)  # FiftyOne's enum
+    assert config.to_json()["risk_level"] == "low"
+    assert ops.get_operator(f"{URI}/tag_target").risk_level == fotypes.RiskLevel.DANGEROUS
