@@ -59,6 +59,7 @@ def test_fiftyone_classes_register_with_their_uris(host: Any, fo: Any) -> None:
         f"{URI}/tag_target",
         f"{URI}/count_in_store",
         f"{URI}/read_token",
+        f"{URI}/count_flat",
         f"{URI}/sample_counter",
     }
     assert all(isinstance(op, foo.Operator) for op in listed.values())
@@ -80,7 +81,7 @@ def test_operators_list_shows_them_and_flags_the_panel(cli: Any) -> None:
         return line[starts[name] : starts[name] + len(name) + 1].strip()
 
     rows = {line.split()[0]: line for line in lines if line.startswith(URI)}
-    assert len(rows) == 6
+    assert len(rows) == 7
     assert all(column(row, "enabled") == "✓" for row in rows.values())
     assert [uri for uri, row in rows.items() if column(row, "panel")] == [f"{URI}/sample_counter"]
     assert "failed" not in done.stdout.lower()
@@ -229,6 +230,31 @@ def test_the_plugins_own_call_still_goes_through_fiftyone(
     assert type(result).__module__ == "fiftyone.operators.executor"
     dataset.reload()
     assert dataset.values("width") == [w for w, _ in IMAGE_SIZES]
+
+
+def test_grouped_datasets_are_flattened_to_the_active_slice(host: Any, fo: Any, images_dir: Any):
+    grouped = fo.Dataset()
+    try:
+        grouped.add_group_field("group", default="left")
+        paths = sorted(str(p) for p in images_dir.iterdir())
+        samples = []
+        for left, right in zip(paths[:2], paths[2:4], strict=True):
+            group = fo.Group()
+            samples.append(fo.Sample(filepath=left, group=group.element("left")))
+            samples.append(fo.Sample(filepath=right, group=group.element("right")))
+        grouped.add_samples(samples)
+        uri = f"{URI}/count_flat"
+        form = executor.resolve_type(uri, {"dataset_id": str(grouped._doc.id)})
+        target = form.to_json()["type"]["properties"]["view_target"]
+        assert target["view"]["name"] != "HiddenView"  # the slice scope stays visible
+        flat = ops.execute_operator(uri, ctx={"dataset": grouped, "group_slice": "right"})
+        assert flat.result == {"count": 2, "media_type": "image"}  # one slice, not the groups
+        whole = ops.execute_operator(
+            uri, ctx={"dataset": grouped}, params={"view_target": "CURRENT_VIEW"}
+        )
+        assert whole.result == {"count": 2, "media_type": "image"}  # the default slice
+    finally:
+        grouped.delete()
 
 
 # -- the dataset adapter ---------------------------------------------------------------------
