@@ -10,7 +10,7 @@ What it measures:
 
 - ``import fiftyone`` in a fresh process (FiftyOne's own cost, or the compatible imports');
 - ``fiftyone-plugins operators list`` in a fresh process over 10 copies of the FiftyOne-style
-  fixture plugin ``tests/fixtures/plugins/fo_host`` (6 operators and a panel each, importing
+  fixture plugin ``tests/fixtures/plugins/fo_host`` (its operators and panel, importing
   ``fiftyone``, ``fiftyone.operators`` and ``fiftyone.operators.types``), and over ``DIR``;
 - ``execute_operator`` of a trivial FiftyOne-style operator in-process, after warm-up; with
   FiftyOne installed the operator subclasses FiftyOne's own ``Operator``;
