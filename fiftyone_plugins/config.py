@@ -195,6 +195,28 @@ _ENV_NAMES = tuple("FIFTYONE_" + name.upper() for name in _FIELDS)
 
 _config_cache: tuple[tuple[Any, ...], Config] | None = None
 
+#: values set in this process (``fo.config.plugins_dir = ...``): they win over the
+#: environment and the file, as assignments to FiftyOne's ``fo.config`` do
+_overrides: dict[str, Any] = {}
+_overrides_version = 0
+
+
+def set_override(name: str, value: Any) -> None:
+    """Sets config field ``name`` for this process (``None`` removes the override)."""
+    global _overrides_version
+    if name not in _FIELDS:
+        raise AttributeError(f"unknown config field {name!r}")
+    if value is None:
+        _overrides.pop(name, None)
+    else:
+        _overrides[name] = value
+    _overrides_version += 1
+
+
+def overrides() -> dict[str, Any]:
+    """The fields set in this process with :func:`set_override`."""
+    return dict(_overrides)
+
 
 def _file_signature(path: str) -> tuple[int, int, int] | None:
     try:
@@ -244,7 +266,7 @@ def load_config() -> Config:
     """Returns the current config, re-read only when the environment or the file changed."""
     global _config_cache
     path = locate_config()
-    key = (path, _file_signature(path), _env_values())
+    key = (path, _file_signature(path), _env_values(), _overrides_version)
     cached = _config_cache
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -259,7 +281,9 @@ def _build_config(path: str) -> Config:
     for name, env_name in zip(_FIELDS, _ENV_NAMES, strict=True):
         source = env_name
         raw = os.environ.get(env_name)
-        if raw is None and name in from_file:
+        if name in _overrides:
+            raw, source = _overrides[name], f"the config set in this process ({name})"
+        elif raw is None and name in from_file:
             raw, source = from_file[name], f"{path} ({name})"
         if raw is None:
             continue

@@ -30,8 +30,10 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     │   │   ├── ExecutionTimeoutError    an immediate run exceeded its timeout
     │   │   ├── PipelineError            a pipeline stage failed (.outcomes: every stage's)
     │   │   └── FanOutError              a fan-out slice failed
-    │   └── DatasetNotFoundError         the request names a dataset the resolver cannot
-    │                                    load (.dataset)
+    │   ├── DatasetNotFoundError         the request names a dataset the resolver cannot
+    │   │                                load (.dataset)
+    │   └── WriteOnlyError               reading a panel's write-only data (FiftyOne's
+    │                                    name; also an AttributeError, as it always was)
     ├── DelegatedOperationError          about delegated operations (.op_id)
     │   ├── OperationNotFoundError       no operation with that id
     │   ├── InvalidStateTransitionError  e.g. deleting a running operation
@@ -260,6 +262,10 @@ class PipelineError(ExecutionError):
 
 class FanOutError(ExecutionError):
     """A slice of a fan-out failed (the parent fails with it)."""
+
+
+class WriteOnlyError(OperatorError, AttributeError):
+    """A panel's data (``ctx.panel.data``) was read: it is write-only, as in FiftyOne."""
 
 
 class DatasetNotFoundError(OperatorError):

@@ -28,7 +28,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 __all__ = [
+    "EnvSecretProvider",
     "EnvironmentProvider",
+    "ISecret",
+    "PluginSecretsResolver",
+    "UnencryptedSecret",
     "SecretsDict",
     "SecretsProvider",
     "get_providers",
@@ -181,6 +185,120 @@ class SecretsDict(Mapping[str, Any]):
         return redact_data(data, self.values_to_mask()) if self._declared else data
 
     _all_values = values_to_mask  # the earlier private name
+
+
+# -- FiftyOne's names (``fiftyone.plugins.secrets``, ``fiftyone.internal.secrets``) -----------
+
+
+class ISecret:
+    """A resolved secret as FiftyOne's secrets API returns it: ``key`` and ``value``;
+    masked in ``repr``/``str``."""
+
+    def __init__(self, key: str, value: Any) -> None:
+        self._key = key
+        self._value = value
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    @property
+    def value(self) -> Any:
+        return self._value
+
+    @property
+    def is_encrypted(self) -> bool:
+        return False
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ISecret) and other.key == self.key and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(key={self._key!r}, value={REDACTED!r})"
+
+    __str__ = __repr__
+
+
+class UnencryptedSecret(ISecret):
+    """A secret held as plain text (the only kind this library has)."""
+
+
+class EnvSecretProvider:
+    """FiftyOne's provider interface over this library's providers (the environment first,
+    then those registered with :func:`register_provider`)."""
+
+    def get_sync(self, key: str, **kwargs: Any) -> UnencryptedSecret | None:
+        value = resolve_secret(key)
+        return None if value is None else UnencryptedSecret(key, value)
+
+    async def get(self, key: str, **kwargs: Any) -> UnencryptedSecret | None:
+        return self.get_sync(key)
+
+    async def get_multiple(
+        self, keys: Iterable[str], **kwargs: Any
+    ) -> dict[str, UnencryptedSecret | None]:
+        return {key: self.get_sync(key) for key in keys}
+
+
+class PluginSecretsResolver:
+    """FiftyOne's resolver of operators' declared secrets: an operator's URI is registered
+    with the keys its plugin declares; only those keys resolve for it (any other is ``None``,
+    logged as an error, as in FiftyOne). One instance per process."""
+
+    _instance: PluginSecretsResolver | None = None
+    _registered: dict[str, list[str]] = {}
+
+    def __new__(cls) -> PluginSecretsResolver:
+        if cls._instance is None:
+            instance = super().__new__(cls)
+            instance.client = EnvSecretProvider()
+            cls._instance = instance
+        return cls._instance
+
+    client: EnvSecretProvider
+
+    def register_operator(self, operator_uri: str, required_secrets: Iterable[str]) -> None:
+        self._registered[operator_uri] = list(required_secrets or ())
+
+    def _allowed(self, keys: Iterable[str], operator_uri: str) -> list[str] | None:
+        import logging
+
+        declared = self._registered.get(operator_uri)
+        wanted = list(keys)
+        if not declared:
+            logging.getLogger("fiftyone_plugins").error(
+                "Cannot resolve secrets for unregistered operator %r", operator_uri
+            )
+            return None
+        if any(key not in declared for key in wanted):
+            logging.getLogger("fiftyone_plugins").error(
+                "Cannot resolve secrets %s: the plugin definition does not declare them",
+                wanted,
+            )
+            return None
+        return wanted
+
+    def get_secret_sync(self, key: str, operator_uri: str, **kwargs: Any) -> ISecret | None:
+        if self._allowed([key], operator_uri) is None:
+            return None
+        return self.client.get_sync(key)
+
+    async def get_secret(self, key: str, operator_uri: str, **kwargs: Any) -> ISecret | None:
+        return self.get_secret_sync(key, operator_uri)
+
+    async def get_multiple(
+        self, keys: Iterable[str], operator_uri: str, **kwargs: Any
+    ) -> dict[str, UnencryptedSecret | None] | None:
+        allowed = self._allowed(keys, operator_uri)
+        if allowed is None:
+            return None
+        return {key: self.client.get_sync(key) for key in allowed}
 
 
 def redact_data(data: Any, values: Iterable[str]) -> Any:

@@ -42,6 +42,8 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.compat.constants",
             "fiftyone_plugins.compat.cache",
             "fiftyone_plugins.compat.factory",
+            "fiftyone_plugins.compat.storage",
+            "fiftyone_plugins.compat.internal",
         ),
     ),
     (
@@ -59,6 +61,8 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.triggers",
             "fiftyone_plugins.operators.pipeline_types",
             "fiftyone_plugins.operators.fanout_types",
+            "fiftyone_plugins.operators.constants",
+            "fiftyone_plugins.operators.risk",
         ),
     ),
     (
@@ -68,6 +72,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.operator",
             "fiftyone_plugins.operators.panel",
             "fiftyone_plugins.operators.evaluation_metric",
+            "fiftyone_plugins.operators.hosted",
         ),
     ),
     (
@@ -76,6 +81,7 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
         (
             "fiftyone_plugins.operators.invocation",
             "fiftyone_plugins.operators.operations",
+            "fiftyone_plugins.operators.targets",
             "fiftyone_plugins.operators.context",
             "fiftyone_plugins.operators.request",
             "fiftyone_plugins.operators.result",

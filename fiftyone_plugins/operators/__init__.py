@@ -29,6 +29,7 @@ from .operator import ExecutionOptions, Operator, OperatorConfig
 if TYPE_CHECKING:
     from ..compat.cache import execution_cache
     from . import types
+    from .constants import ViewTarget
     from .context import ExecutionContext
     from .delegated import DelegatedOperationService
     from .evaluation_metric import EvaluationMetric, EvaluationMetricConfig
@@ -74,6 +75,7 @@ _EXPORTS = {
     "Pipeline": "pipeline",
     "PipelineOperator": "pipeline",
     "PipelineStage": "pipeline",
+    "ViewTarget": "constants",
 }
 
 __all__ = [
@@ -97,6 +99,7 @@ __all__ = [
     "PipelineOperator",
     "PipelineStage",
     "ProgressHandler",
+    "ViewTarget",
     "execute_operator",
     "execute_operator_async",
     "execution_cache",

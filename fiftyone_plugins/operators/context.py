@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..secrets import SecretsDict
+from . import targets
 from .fanout_types import FanOutContext
-from .invocation import Executor, InvocationRequest
+from .invocation import Executor, InvocationRequest, prompt_request
 from .operations import Operations
 from .pipeline_types import PipelineContext
 
@@ -87,6 +88,10 @@ class ExecutionContext:
         self._panel: Any = None
         #: the last ``(progress, label)`` reported with :meth:`set_progress`
         self.progress: tuple[float | None, str | None] | None = None
+        # whether (and how) resolve_input asked for the view target: FiftyOne's
+        # Operator.resolve_type reads these to add the view-target input to the form
+        self._view_target_resolved = False
+        self._view_target_require_flat = False
 
     # -- the request ---------------------------------------------------------------------------
 
@@ -117,6 +122,9 @@ class ExecutionContext:
         key = self.request_params.get("dataset_id") or self.request_params.get("dataset_name")
         if key:
             dataset = self.resolver.load(key)
+            name = self.request_params.get("dataset_name")
+            if dataset is None and name and name != key:  # by id, then by name
+                dataset = self.resolver.load(name)
             if dataset is None:  # never run against None: the operator would fail obscurely
                 from .datasets import dataset_not_found
 
@@ -142,7 +150,14 @@ class ExecutionContext:
         queued, an operator given ``None`` would fail obscurely, or worse, succeed."""
         params = self.request_params
         key = params.get("dataset_id") or params.get("dataset_name")
-        if key and self._dataset is None and self._view is None and not self.resolver.exists(key):
+        name = params.get("dataset_name")
+        if (
+            key
+            and self._dataset is None
+            and self._view is None
+            and not self.resolver.exists(key)
+            and not (name and name != key and self.resolver.exists(name))
+        ):
             from .datasets import dataset_not_found
 
             raise dataset_not_found(key, self.resolver, self._operator_uri)
@@ -167,31 +182,76 @@ class ExecutionContext:
 
     @property
     def view(self) -> Any:
-        """The view being operated on (the whole dataset when none was given), or ``None``."""
+        """The view being operated on (the whole dataset when none was given), or ``None``.
+
+        A request's ``view_name`` (a saved view), else its serialized ``view`` stages (with the
+        App's ``filters``/``extended`` stages when the resolver understands them), else the
+        dataset's default view."""
         if self._view is not None:
             return self._view
         dataset = self.dataset
         if dataset is None:
             return None
-        serialized = self.request_params.get("view")
-        if serialized:
-            self._view = self.resolver.load_view(dataset, serialized)
+        params = self.request_params
+        resolver = self.resolver
+        view_name = params.get("view_name")
+        filters, extended = params.get("filters"), params.get("extended")
+        serialized = params.get("view")
+        if view_name and callable(getattr(dataset, "load_saved_view", None)):
+            self._view = dataset.load_saved_view(view_name)
+        elif (filters or extended) and callable(getattr(resolver, "load_app_view", None)):
+            self._view = resolver.load_app_view(dataset, serialized, filters, extended)
+        elif serialized:
+            self._view = resolver.load_view(dataset, serialized)
         else:
-            self._view = self.resolver.default_view(dataset)
+            self._view = resolver.default_view(dataset)
         return self._view
 
-    def target_view(self, param_name: str = "view_target") -> Any:
-        """The view chosen by a ``view_target`` parameter (dataset, selection or view)."""
+    # -- view targets (FiftyOne's ``inputs.view_target(ctx)`` and ``ctx.target_view()``) -------
+
+    def target_view(self, param_name: str = "view_target", require_flat: bool = False) -> Any:
+        """The collection the choice ``params[param_name]`` names (see :mod:`.targets`).
+        Called in ``resolve_input``, it asks FiftyOne's forms for the view-target input."""
+        self._view_target_resolved = True
+        if require_flat:
+            self._view_target_require_flat = True
         target = self.params.get(param_name)
-        if target == "SELECTED_SAMPLES" and hasattr(self.view, "select"):
-            return self.view.select(self.selected)
-        if target == "DATASET":
-            return self.dataset
-        return self.view
+        if target is None and param_name == "view_target":
+            target = self.request_params.get("view_target")
+        return targets.resolve(self, target, require_flat)
+
+    view_target = target_view  # FiftyOne's alias
+
+    def flatten_group_slices(
+        self, sample_collection: Any = None, slices: Any = None, media_type: Any = None
+    ) -> Any:
+        """A grouped collection (the dataset by default) flattened (see :mod:`.targets`)."""
+        return targets.flatten(self, sample_collection, slices, media_type)
+
+    def get_group_slice_scopes(
+        self, sample_collection: Any = None, require_flat: bool = False
+    ) -> tuple[str | None, str | None]:
+        """What the view and dataset targets cover on a grouped dataset, in words."""
+        return targets.slice_scopes(self, sample_collection, require_flat)
+
+    def get_unavailable_view_targets(self, require_flat: bool = False) -> dict[str, str]:
+        """The view targets an operation needing a flat collection cannot use, with why."""
+        return targets.unavailable(self, require_flat)
 
     @property
     def has_custom_view(self) -> bool:
-        return any(self.request_params.get(k) for k in ("view", "filters", "extended"))
+        """Whether the request's view is something other than the whole dataset: serialized
+        stages, App filters, a saved view, or a view object that is not the default one."""
+        params = self.request_params
+        if any(params.get(k) for k in ("view", "filters", "extended", "view_name")):
+            return True
+        held = self._view
+        if held is None:
+            return False
+        is_default = getattr(self.resolver, "is_default_view", None)
+        if callable(is_default):
+            return not is_default(held)
+        return not self.resolver.is_dataset(held)
 
     @property
     def selected(self) -> list[Any]:
@@ -217,6 +277,19 @@ class ExecutionContext:
     @property
     def spaces(self) -> Any:
         return self.request_params.get("spaces")
+
+    @property
+    def query_performance(self) -> Any:
+        """Whether the App asked for query-performance mode (``None`` when not said)."""
+        return self.request_params.get("query_performance")
+
+    @property
+    def num_distributed_tasks(self) -> Any:
+        """How many parallel tasks a distributed run has (``None``: not distributed)."""
+        return self.request_params.get("num_distributed_tasks")
+
+    prompt_id = property(lambda self: self.request_params.get("prompt_id"))
+    active_fields = property(lambda self: self.request_params.get("active_fields") or [])
 
     @property
     def user_id(self) -> Any:
@@ -353,19 +426,9 @@ class ExecutionContext:
         on_error: Any = None,
         skip_prompt: bool = False,
     ) -> InvocationRequest:
-        from .types.base import to_jsonable
-
-        return self.trigger(
-            "prompt_user_for_operation",
-            params={
-                "operator_uri": operator_uri,
-                "panel_id": self.panel_id,
-                "params": params,
-                "on_success": to_jsonable(on_success) if on_success else None,
-                "on_error": to_jsonable(on_error) if on_error else None,
-                "skip_prompt": skip_prompt,
-            },
-        )
+        """Asks the host to prompt its user for ``operator_uri``'s form (recorded)."""
+        request = prompt_request(operator_uri, self.panel_id, params, on_success, on_error)
+        return self.trigger("prompt_user_for_operation", {**request, "skip_prompt": skip_prompt})
 
     def log(self, message: str) -> InvocationRequest:
         """Logs ``message`` (debug level) and records a ``console_log`` request."""

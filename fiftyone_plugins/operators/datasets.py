@@ -185,22 +185,42 @@ class InMemoryDatasetResolver(DatasetResolver):
 
 
 class FiftyOneDatasetResolver(DatasetResolver):
-    """Adapter for the real ``fiftyone`` package (used when it is installed)."""
+    """Adapter for the real ``fiftyone`` package (used when it is installed).
+
+    Datasets load by id first (an id survives renames), then by name; views serialize to
+    FiftyOne's own stage list (``view._serialize()``) and are rebuilt on the dataset with
+    ``DatasetView._build``; the App's ``filters``/``extended`` stages go through FiftyOne's
+    ``fiftyone.server.view.get_view``.
+    """
 
     def load(self, name_or_id: str) -> Any | None:
         import fiftyone as fo
 
+        if _looks_like_object_id(name_or_id):
+            try:
+                import fiftyone.core.odm.database as fodb
+
+                return fodb.load_dataset(id=name_or_id, reload=True)
+            except Exception:  # no dataset has that id: it may be a name too
+                pass
         try:
             if fo.dataset_exists(name_or_id):
-                return fo.load_dataset(name_or_id)
+                return fo.load_dataset(name_or_id, reload=True)
         except Exception:
             pass
-        try:
-            import fiftyone.core.odm.utils as focu
+        return None
 
-            return focu.load_dataset(id=name_or_id)
-        except Exception:
-            return None
+    def exists(self, name_or_id: str) -> bool:
+        import fiftyone as fo
+
+        if _looks_like_object_id(name_or_id):
+            import fiftyone.core.odm.database as fodb
+            from bson import ObjectId
+
+            found = fodb.get_db_conn().datasets.find_one({"_id": ObjectId(name_or_id)}, {"_id": 1})
+            if found is not None:
+                return True
+        return bool(fo.dataset_exists(name_or_id))
 
     def id_of(self, dataset: Any) -> str | None:
         doc = getattr(dataset, "_doc", None)
@@ -211,6 +231,12 @@ class FiftyOneDatasetResolver(DatasetResolver):
 
         return isinstance(obj, fod.Dataset)
 
+    def is_default_view(self, view: Any) -> bool:
+        """Whether ``view`` shows the whole dataset as it is (no stages)."""
+        if self.is_dataset(view):
+            return True
+        return not getattr(view, "_stages", None) and not getattr(view, "_is_generated", False)
+
     def dataset_of(self, view: Any) -> Any | None:
         if self.is_dataset(view):
             return view
@@ -220,7 +246,7 @@ class FiftyOneDatasetResolver(DatasetResolver):
         return dataset.view()
 
     def serialize_view(self, view: Any) -> Any:
-        if view is None:
+        if view is None or self.is_dataset(view):
             return None
         return view._serialize()
 
@@ -230,6 +256,17 @@ class FiftyOneDatasetResolver(DatasetResolver):
         import fiftyone.core.view as fov
 
         return fov.DatasetView._build(dataset, serialized)
+
+    def load_app_view(self, dataset: Any, stages: Any, filters: Any, extended: Any) -> Any:
+        """The view the App shows: stages plus its sidebar ``filters`` and ``extended``
+        stages."""
+        import fiftyone.server.view as fosv
+
+        return fosv.get_view(dataset, stages=stages, filters=filters, extended_stages=extended)
+
+
+def _looks_like_object_id(value: str) -> bool:
+    return len(value) == 24 and all(c in "0123456789abcdefABCDEF" for c in value)
 
 
 _default = InMemoryDatasetResolver()

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..definitions import PluginDefinition
 from ..errors import OperatorError
+from .hosted import is_panel as _is_panel
 from .operator import Operator, OperatorConfig
 
 __all__ = ["DeclaredOperator", "OperatorEntry", "broken_config", "config_name", "is_panel"]
@@ -80,7 +81,7 @@ class OperatorEntry:
 
 
 def is_panel(op: Operator) -> bool:
-    return bool(getattr(op, "is_panel", False))
+    return _is_panel(op)
 
 
 _broken_configs: set[str] = set()  # operator classes already warned about

@@ -36,7 +36,13 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import OperatorError, ValidationError
+from ..errors import (
+    DatasetNotFoundError,
+    OperatorError,
+    OperatorNotFoundError,
+    PluginLoadError,
+    ValidationError,
+)
 from . import drivers
 from . import registry as _registry
 from .context import ExecutionContext
@@ -52,11 +58,13 @@ __all__ = [
     "ExecutionOptions",
     "ExecutionRequest",
     "ExecutionResult",
+    "ExecutionProgress",  # noqa: F822 - imported on first access
     "ExecutionRunState",  # noqa: F822 - imported on first access
     "Executor",
     "InvocationRequest",
     "execute_operator",
     "execute_operator_async",
+    "execute_or_delegate_operator",
     "resolve_execution_options",
     "resolve_placement",
     "resolve_type",
@@ -65,11 +73,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ExecutionRunState":  # defined with the stores; imported only when asked
-        from .stores.records import ExecutionRunState
+    if name in ("ExecutionRunState", "ExecutionProgress"):  # defined with the stores;
+        from .stores import records  # imported only when asked
 
-        globals()[name] = ExecutionRunState
-        return ExecutionRunState
+        value = globals()[name] = getattr(records, name)
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -276,6 +284,27 @@ async def execute_operator_async(
     (check ``result.error`` or call ``result.raise_exceptions()``)."""
     request = ExecutionRequest.from_call(operator_uri, ctx, kwargs)
     return await _execute_async(_Run(request, set_progress=progress_callback))
+
+
+#: the errors of a request that cannot start (raised by execute_or_delegate_operator)
+_CANNOT_START = (OperatorNotFoundError, ValidationError, DatasetNotFoundError, PluginLoadError)
+
+
+async def execute_or_delegate_operator(
+    operator_uri: str | Operator, request_params: Any = None, exhaust: bool = False
+) -> ExecutionResult:
+    """FiftyOne's entry point for a request that may be delegated: runs or queues the
+    operator for ``request_params`` (the request as a dict) and returns the result.
+
+    As in FiftyOne, a request that cannot even start (unknown operator, invalid parameters,
+    unknown dataset) raises; a failure of the operator itself is in ``result.error``.
+    Generators are always exhausted here (``exhaust`` is accepted for FiftyOne's callers);
+    what they yielded is in ``result.yielded``.
+    """
+    result = await execute_operator_async(operator_uri, request_params)
+    if isinstance(result.to_exception(), _CANNOT_START):
+        result.raise_exceptions()
+    return result
 
 
 _TASK_CLASS: Any = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Executor", "InvocationRequest"]
+__all__ = ["Executor", "InvocationRequest", "prompt_request"]
 
 
 class InvocationRequest:
@@ -65,3 +65,22 @@ class Executor:
 
     def __repr__(self) -> str:
         return f"Executor({len(self.requests)} requests, {len(self.logs)} logs)"
+
+
+def prompt_request(
+    operator_uri: str,
+    panel_id: str | None,
+    params: dict[str, Any] | None,
+    on_success: Any = None,
+    on_error: Any = None,
+) -> dict[str, Any]:
+    """The parameters of a ``prompt_user_for_operation`` request (``ctx.prompt``)."""
+    from .types.base import to_jsonable  # the types package is imported on first use
+
+    return {
+        "operator_uri": operator_uri,
+        "panel_id": panel_id,
+        "params": params,
+        "on_success": to_jsonable(on_success) if on_success else None,
+        "on_error": to_jsonable(on_error) if on_error else None,
+    }

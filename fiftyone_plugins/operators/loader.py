@@ -33,6 +33,7 @@ from ..errors import (
     OperatorRegistrationError,
     PluginLoadError,
 )
+from .hosted import is_operator, is_operator_class
 from .modules import (
     MODULE_PREFIX,
     ensure_root,
@@ -126,9 +127,10 @@ class PluginContext:
         definition = self.plugin_definition
         label = getattr(cls_or_instance, "__name__", None) or type(cls_or_instance).__name__
         try:
-            if isinstance(cls_or_instance, Operator):
+            # this library's classes, or the real FiftyOne's (see .hosted): both as they are
+            if is_operator(cls_or_instance):
                 instance = cls_or_instance
-            elif isinstance(cls_or_instance, type) and issubclass(cls_or_instance, Operator):
+            elif is_operator_class(cls_or_instance):
                 instance = cls_or_instance()
             else:
                 raise TypeError(f"{label!r} is not an Operator or Panel subclass")

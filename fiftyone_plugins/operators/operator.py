@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .risk import RiskLevel, parse_risk_level
+
 if TYPE_CHECKING:
     from .context import ExecutionContext
 
@@ -47,6 +49,9 @@ CONFIG_FIELDS = (
     "resolve_execution_options_on_change",
 )
 
+#: fields ``to_json()`` adds to :data:`CONFIG_FIELDS`, as FiftyOne's config serializes them
+JSON_ONLY_FIELDS = ("rerunnable", "allow_distributed_execution", "risk_level")
+
 
 class OperatorConfig:
     """An operator's static description.
@@ -54,7 +59,10 @@ class OperatorConfig:
     Every field is a plain attribute that may be changed after construction. Keywords this
     class does not know are kept in :attr:`kwargs` (FiftyOne adds fields over time, and
     plugins written for newer releases pass them). ``label`` defaults to ``name`` and
-    ``resolve_execution_options_on_change`` to ``dynamic``.
+    ``resolve_execution_options_on_change`` to ``dynamic``. ``risk_level`` (a
+    ``types.RiskLevel``, or its name) defaults to ``DANGEROUS``, as in FiftyOne;
+    ``allow_distributed_execution`` is accepted and kept (a delegated operation runs in one
+    worker here); ``rerunnable`` says whether ``delegated rerun`` may queue it again.
     """
 
     def __init__(
@@ -76,6 +84,10 @@ class OperatorConfig:
         allow_delegated_execution: bool = False,
         default_choice_to_delegated: bool = False,
         resolve_execution_options_on_change: bool | None = None,
+        allow_distributed_execution: bool = False,
+        rerunnable: bool = True,
+        risk_level: Any = None,
+        view_target: bool = True,
         **kwargs: Any,
     ) -> None:
         self.name = name
@@ -99,8 +111,22 @@ class OperatorConfig:
             if resolve_execution_options_on_change is None
             else resolve_execution_options_on_change
         )
+        self.allow_distributed_execution = allow_distributed_execution
+        self.rerunnable = rerunnable
+        self.risk_level = risk_level
+        #: whether FiftyOne's forms add their view-target input to this operator's form
+        self.view_target = view_target
         #: keywords this class does not know, kept as given
         self.kwargs = kwargs
+
+    @property
+    def risk_level(self) -> RiskLevel:
+        """The declared :class:`~.types.RiskLevel`."""
+        return self._risk_level
+
+    @risk_level.setter
+    def risk_level(self, value: Any) -> None:
+        self._risk_level = parse_risk_level(value)
 
     def __getattr__(self, name: str) -> Any:
         # unknown keywords read like fields: OperatorConfig(name="x", foo=1).foo == 1
@@ -110,8 +136,13 @@ class OperatorConfig:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def to_json(self) -> dict[str, Any]:
-        """The fields ``operators info`` shows, as plain data."""
-        return {field: getattr(self, field, None) for field in CONFIG_FIELDS}
+        """The fields ``operators info`` shows, then ``rerunnable``,
+        ``allow_distributed_execution`` and ``risk_level`` (its value), as plain data."""
+        data = {field: getattr(self, field, None) for field in CONFIG_FIELDS}
+        data["rerunnable"] = self.rerunnable
+        data["allow_distributed_execution"] = self.allow_distributed_execution
+        data["risk_level"] = self.risk_level.value
+        return data
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -202,6 +233,11 @@ class Operator:
     @property
     def is_panel(self) -> bool:
         return False
+
+    @property
+    def risk_level(self) -> RiskLevel:
+        """The risk level the operator's config declares."""
+        return parse_risk_level(getattr(self.config, "risk_level", None))
 
     # -- hooks -------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any
 
+from ..errors import WriteOnlyError
 from .operator import Operator, OperatorConfig
 
 if TYPE_CHECKING:
@@ -24,10 +25,12 @@ __all__ = [
     "Categories",
     "Panel",
     "PanelConfig",
+    "PanelOperatorConfig",
     "PanelRef",
     "PanelRefBase",
     "PanelRefData",
     "PanelRefState",
+    "WriteOnlyError",
 ]
 
 #: the host events a panel may handle; each found on the panel is registered with its URI
@@ -165,6 +168,10 @@ class Panel(Operator):
         return result
 
 
+#: FiftyOne's older name of :class:`PanelConfig`
+PanelOperatorConfig = PanelConfig
+
+
 class PanelRefBase:
     """A dict of panel values with dotted-path ``get``/``set`` (``"a.b.c"``)."""
 
@@ -232,7 +239,7 @@ class PanelRefData(PanelRefBase):
         self._ctx.ops.patch_panel_data(items)
 
     def get(self, key: str, default: Any = None) -> Any:
-        raise AttributeError("Panel data is write-only")
+        raise WriteOnlyError("Panel data is write-only")
 
     def clear(self) -> None:
         super().clear()

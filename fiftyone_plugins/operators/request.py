@@ -27,6 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import OperatorNotFoundError
 from .context import ExecutionContext
+from .hosted import (
+    declared_secrets,
+    default_execution_options,
+    has_default_execution_options,
+    is_operator,
+)
 from .invocation import Executor
 from .operator import Operator
 
@@ -89,9 +95,9 @@ class ExecutionRequest:
         view: Any = None,
         secrets: Mapping[str, Any] | None = None,
     ) -> None:
-        if isinstance(operator, Operator):
-            self.operator: Operator | None = operator
-            self.uri = operator.uri
+        if is_operator(operator):  # this library's, or the real FiftyOne's (see .hosted)
+            self.operator: Operator | None = operator  # type: ignore[assignment]
+            self.uri = operator.uri  # type: ignore[union-attr]
         elif isinstance(operator, str):
             if not operator.strip():
                 raise OperatorNotFoundError(operator, reason="the URI is empty")
@@ -165,7 +171,7 @@ class ExecutionRequest:
             set_progress,
             operation_id,
             self.uri,
-            operator.declared_secrets,
+            declared_secrets(operator),
             secrets=self.secrets,
             dataset=self.dataset,
             view=self.view,
@@ -190,8 +196,8 @@ def decide_delegation(operator: Operator, ctx: ExecutionContext) -> bool:
     immediately, and one that cannot run immediately is delegated.
     """
     forced = operator.resolve_delegation(ctx)
-    if type(operator).resolve_execution_options is Operator.resolve_execution_options:
-        options = operator.default_execution_options(forced)
+    if has_default_execution_options(operator):
+        options = default_execution_options(operator, forced)
     else:  # an override decides (it may ask resolve_delegation itself)
         options = operator.resolve_execution_options(ctx)
     delegate = bool(forced or ctx.requesting_delegated_execution)

@@ -37,7 +37,10 @@ class ExecutionResult:
         yielded: what a generator ``execute()`` yielded, in order (``None`` otherwise)
         executor: the :class:`Executor` holding ``requests`` recorded by ``ctx.trigger``/
             ``ctx.ops`` and ``logs``
-        error: the error message, or ``None`` on success (``error_message`` is the same)
+        error: the error message, or ``None`` on success: ``Type: message`` for an exception
+            the operator raised, the message itself for the library's own errors
+        error_message: ``str(exception)``, as FiftyOne sets it (the type stays in ``error``
+            and in ``error_trace``)
         error_trace: the formatted traceback of a failure
         delegated: whether the request was queued as a delegated operation
         validation_errors: ``(path, reason)`` pairs when the parameters were invalid
@@ -91,19 +94,22 @@ class ExecutionResult:
         """
         if isinstance(exc, SystemExit):
             exc = exit_error(uri, exc)
+        text = str(exc)
         if isinstance(exc, FiftyOnePluginsError):
-            message = str(exc)
+            message = text
         else:
-            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         kept: BaseException | None = exc
         if secrets is not None and secrets.has_values():
             masked, trace = secrets.mask(message), secrets.mask(trace)
+            text = secrets.mask(text)
             if masked != message:
                 message, kept = masked, None
         return cls(
             executor=executor,
             error=message,
+            error_message=text or message,
             error_trace=trace,
             operator_uri=uri,
             exception=kept,

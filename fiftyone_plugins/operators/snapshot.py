@@ -17,7 +17,7 @@ from typing import Any
 from .. import discovery
 from .._watch import FolderWatcher
 from ..definitions import MANIFEST_NAMES, PluginDefinition
-from .entries import broken_config, config_name
+from .entries import broken_config, config_name, is_panel
 from .loader import LoadedPlugin, load_plugin
 from .operator import Operator
 from .registrations import Registrations, Remembered
@@ -171,7 +171,7 @@ class Snapshot:
         if found is None:
             loaded = self.load(plugin)
             operators = [
-                (name, unlisted, bool(getattr(op, "is_panel", False)))
+                (name, unlisted, is_panel(op))
                 for name, unlisted, op in self.named_operators(plugin, 0)
             ]
             found = Remembered(operators, list(loaded.errors))

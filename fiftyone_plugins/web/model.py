@@ -17,6 +17,7 @@ from typing import Any
 
 import fiftyone_plugins as fop
 import fiftyone_plugins.operators as foo
+from fiftyone_plugins.operators.hosted import is_panel
 
 __all__ = [
     "PER_PAGE_CHOICES",
@@ -181,7 +182,7 @@ def list_operator_rows(params: Mapping[str, Any]) -> Page:
     unlisted = str(params.get("unlisted") or "") in ("1", "true", "on")
     rows = []
     for op in foo.list_operators(enabled=True):
-        if op.is_panel:
+        if is_panel(op):  # FiftyOne's panels have no is_panel
             continue
         row = _operator_row(op)
         if row["unlisted"] and not unlisted:

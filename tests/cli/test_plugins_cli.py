@@ -229,3 +229,23 @@ def test_the_lazily_built_tree_matches_the_full_one():
     lazy = build_parser(["operators", "list"])._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     assert sorted(full) == sorted(lazy)
     assert lazy["operators"]._subparsers is not None and lazy["plugins"]._subparsers is None
+
+
+def test_list_shows_builtins_only_when_asked_and_marks_them(env, capsys):
+    assert run(capsys, "plugins", "create", "@me/local")[0] == 0
+    code, out, _ = run(capsys, "plugins", "list")
+    assert code == 0 and [r[0] for r in table_rows(out)] == ["@me/local"]  # as the reference
+    assert out.splitlines()[0].split() == ["plugin", "version", "enabled", "directory"]
+    code, out, _ = run(capsys, "plugins", "list", "--include-builtins")
+    assert out.splitlines()[0].split() == ["plugin", "version", "enabled", "builtin", "directory"]
+    rows = {r[0]: r for r in table_rows(out)}
+    assert rows["@voxel51/utils"][3] == "\u2713" and len(rows["@me/local"]) == 4  # no mark
+    code, out, _ = run(capsys, "plugins", "list", "-b", "-n")
+    assert out.split() == ["@voxel51/operators", "@voxel51/utils"]
+    assert run(capsys, "plugins", "list", "-n")[1].split() == ["@me/local"]
+
+
+def test_requirements_print_says_so_on_stderr_when_there_are_none(env, capsys):
+    assert run(capsys, "plugins", "create", "@me/bare")[0] == 0
+    code, out, err = run(capsys, "plugins", "requirements", "@me/bare", "--print")
+    assert code == 0 and out == "" and "'@me/bare' has no requirements" in err

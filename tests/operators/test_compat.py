@@ -271,3 +271,98 @@ def test_workflow_classes_import_from_fiftyone_operators(installed):
     assert fo_ops.PipelineOperator is foo.PipelineOperator
     assert fo_ops.Pipeline is foo.Pipeline and fo_ops.PipelineStage is foo.PipelineStage
     assert fo_ops.FanOutOperator is foo.FanOutOperator
+
+
+def test_fiftyone_core_storage_helpers_work_on_local_paths(installed, tmp_path):
+    import fiftyone.core.storage as fos
+
+    tmp_path = tmp_path / "files"  # the test's env folder is beside it
+
+    target = fos.join(str(tmp_path), "a", "b", "note.txt")
+    fos.write_file("hello", target)  # folders are made as needed
+    assert fos.read_file(target) == "hello" and fos.isfile(target) and fos.exists(target)
+    assert fos.is_local(target) and fos.split_prefix(target) == ("", target)
+    assert fos.get_file_system(target) is fos.FileSystem.LOCAL
+    fos.write_json({"x": 1}, fos.join(str(tmp_path), "j", "d.json"))
+    assert fos.read_json(fos.join(str(tmp_path), "j", "d.json")) == {"x": 1}
+    assert fos.list_files(str(tmp_path), recursive=True) == ["a/b/note.txt", "j/d.json"]
+    assert fos.list_subdirs(str(tmp_path)) == ["a", "j"]
+    assert fos.get_glob_matches(str(tmp_path / "*" / "*.json")) == [str(tmp_path / "j/d.json")]
+    fos.copy_file(target, str(tmp_path / "copy.txt"))
+    assert (tmp_path / "copy.txt").read_text() == "hello"
+    fos.delete_file(target)  # and the folders it leaves empty
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(ValueError):
+        fos.ensure_empty_dir(str(tmp_path))
+
+
+def test_small_fiftyone_utilities_dataset_free_plugins_import(installed):
+    import fiftyone.core.utils as fou
+    import fiftyone.operators as foo
+    import fiftyone.operators.constants as constants
+    from fiftyone.operators.executor import ExecutionProgress
+
+    assert fou.to_slug("Brian's #$&@ (Awesome?) Dataset!") == "brians-awesome-dataset"
+    assert fou.to_slug("c+o+c+o 2-0-1-7") == "c-o-c-o-2-0-1-7"
+    with pytest.raises(ValueError):
+        fou.to_slug("#$&")
+    assert fou.recommend_thread_pool_workers(3) == 3
+    assert constants.ViewTarget.SELECTED_SAMPLES == "SELECTED_SAMPLES"
+    assert foo.ViewTarget is constants.ViewTarget and "DATASET" in foo.ViewTarget.values()
+    progress = ExecutionProgress(0.5, "half")
+    assert (progress.progress, progress.label) == (0.5, "half")
+    ctx = foo.ExecutionContext({"query_performance": True})
+    assert ctx.query_performance is True and ctx.num_distributed_tasks is None
+
+
+def test_fiftyone_plugins_compat_0_turns_the_imports_off(monkeypatch):
+    compat.uninstall()
+    monkeypatch.setenv("FIFTYONE_PLUGINS_COMPAT", "0")
+    assert compat.disabled() and compat.install() is False and not compat.installed()
+    with pytest.raises(ImportError):
+        import fiftyone.operators  # noqa: F401
+    monkeypatch.setenv("FIFTYONE_PLUGINS_COMPAT", "1")
+    assert compat.install() is True
+
+
+def test_fo_config_assignments_set_the_config_of_this_process(installed, env, tmp_path):
+    import fiftyone as fo
+
+    from fiftyone_plugins.config import load_config
+
+    assert fo.config.plugins_dir == str(env.plugins_dir)
+    other = tmp_path / "other-plugins"
+    other.mkdir()
+    try:
+        fo.config.plugins_dir = str(other)  # as FiftyOne's code and tests do
+        assert load_config().plugins_dir == str(other) == fo.config.plugins_dir
+        import fiftyone_plugins as fop
+
+        assert fop.list_plugins() == []  # the new folder is used
+        with pytest.raises(AttributeError):
+            fo.config.no_such_field = 1
+    finally:
+        fo.config.plugins_dir = None
+    assert load_config().plugins_dir == str(env.plugins_dir)
+
+
+def test_fiftyone_secrets_names_resolve_declared_secrets_only(installed, monkeypatch):
+    import asyncio
+
+    import fiftyone.internal.secrets as fois
+    from fiftyone.plugins.secrets import PluginSecretsResolver
+
+    monkeypatch.setenv("FO_TEST_TOKEN", "t0ken")
+    monkeypatch.setenv("FO_OTHER", "x")
+    resolver = PluginSecretsResolver()
+    assert PluginSecretsResolver() is resolver  # one per process, as in FiftyOne
+    resolver.register_operator("@me/p/op", ["FO_TEST_TOKEN"])
+    secret = resolver.get_secret_sync("FO_TEST_TOKEN", "@me/p/op")
+    assert isinstance(secret, fois.UnencryptedSecret) and secret.value == "t0ken"
+    assert "t0ken" not in repr(secret)
+    assert asyncio.run(resolver.get_secret("FO_TEST_TOKEN", "@me/p/op")) == secret
+    assert resolver.get_secret_sync("FO_OTHER", "@me/p/op") is None  # not declared
+    assert resolver.get_secret_sync("FO_TEST_TOKEN", "@me/p/unknown") is None
+    both = asyncio.run(resolver.get_multiple(["FO_TEST_TOKEN"], "@me/p/op"))
+    assert both["FO_TEST_TOKEN"].value == "t0ken"
+    assert fois.EnvSecretProvider().get_sync("FO_OTHER").value == "x"

@@ -490,3 +490,63 @@ def test_fiftyone_style_regex_search_paging_and_context(service, monkeypatch):
     assert [d.id for d in paged] == [second.id]
     doc = service.get(first.id)
     assert doc.context.request_params["params"] == {"n": 1} and doc.context.params == {"n": 1}
+
+
+# -- FiftyOne's spellings ------------------------------------------------------------------------
+
+
+def test_fiftyone_doc_id_keywords_and_default_label(service):
+    doc = service.queue_operation("@org/plugin/op", context={"params": {}})
+    assert doc.label == "@org/plugin/op"  # FiftyOne labels it with the operator's URI
+    assert service.get(doc_id=doc.id).id == doc.id
+    service.set_running(doc_id=doc.id, worker_id="w1")
+    service.set_progress(doc_id=doc.id, progress=0.5)
+    assert service.get(doc.id).progress.progress == 0.5
+    done = service.set_completed(doc_id=doc.id, result={"ok": 1})
+    assert done.run_state is ExecutionRunState.COMPLETED and done.result == {"ok": 1}
+    other = service.queue_operation("@org/plugin/op", label="mine")
+    assert other.label == "mine"
+    service.set_failed(doc_id=other.id, error=ValueError("boom"))
+    assert service.get(other.id).error == "boom"
+    service.delete_operation(doc_id=other.id)
+    with pytest.raises(OperationNotFoundError):
+        service.get(doc_id=other.id)
+
+
+def test_object_id_dataset_ids_and_count_filters(service):
+    from bson import ObjectId
+
+    oid = ObjectId()
+    doc = service.queue_operation(
+        "@org/plugin/op", context={"params": {}, "dataset_id": oid, "dataset_name": "ds"}
+    )
+    assert doc.dataset_id == str(oid) and doc.context["dataset_id"] == str(oid)
+    service.queue_operation("@org/plugin/other", context={"params": {}}, dataset_id=ObjectId())
+    assert [d.id for d in service.list_operations(dataset_id=oid)] == [doc.id]
+    assert service.count(filters={"dataset_id": oid}) == 1
+    assert service.count(filters={"operator": "@org/plugin/other"}) == 1
+    assert service.count(filters={"run_state": ExecutionRunState.QUEUED}) == 2
+    assert service.count(filters={"run_state": "completed"}) == 0
+    with pytest.raises(ValueError, match="cannot filter on 'run_by'"):
+        service.count(filters={"run_by": "me"})
+
+
+def test_execute_operation_runs_one_given_operation(service):
+    first = service.queue_operation("@org/plugin/a", context={"params": {"x": 2}})
+    second = service.queue_operation("@org/plugin/b", context={"params": {"x": 3}})
+
+    def runner(doc, progress):
+        progress(1.0, "done")
+        return {"double": doc.context["params"]["x"] * 2}
+
+    done = service.execute_operation(second, runner=runner)
+    assert done.run_state is ExecutionRunState.COMPLETED and done.result == {"double": 6}
+    assert service.get(first.id).run_state is ExecutionRunState.QUEUED  # only that one
+    with pytest.raises(InvalidStateTransitionError):
+        service.execute_operation(second.id, runner=runner)  # no longer queued
+
+    def failing(doc, progress):
+        raise RuntimeError("nope")
+
+    failed = service.execute_operation(first.id, runner=failing)
+    assert failed.run_state is ExecutionRunState.FAILED and "nope" in failed.error

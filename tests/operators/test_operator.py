@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import fiftyone_plugins.operators as foo
-from fiftyone_plugins.operators.operator import CONFIG_FIELDS
+from fiftyone_plugins.operators.operator import CONFIG_FIELDS, JSON_ONLY_FIELDS
 
 
 @pytest.fixture
@@ -38,6 +38,7 @@ def test_public_api_is_pinned():
             "PipelineOperator",
             "PipelineStage",
             "ProgressHandler",
+            "ViewTarget",
             "execute_operator",
             "execute_operator_async",
             "execution_cache",
@@ -64,7 +65,7 @@ def test_config_defaults_follow_the_reference():
         ).resolve_execution_options_on_change
         is False
     )
-    assert list(config.to_json()) == list(CONFIG_FIELDS)
+    assert list(config.to_json()) == [*CONFIG_FIELDS, *JSON_ONLY_FIELDS]
 
 
 def test_config_keeps_unknown_keywords_and_stays_mutable():
@@ -195,3 +196,51 @@ def test_panel_config_fields():
     data = config.to_json()
     assert data["unlisted"] is True and data["on_startup"] is True
     assert data["category"] == "curate" and data["surfaces"] == "modal"
+
+
+def test_risk_level_distribution_and_rerunnable_are_fiftyone_config_fields():
+    from fiftyone_plugins.operators import types
+
+    config = foo.OperatorConfig("op")
+    data = config.to_json()
+    assert data["risk_level"] == "dangerous" and config.risk_level is types.RiskLevel.DANGEROUS
+    assert data["rerunnable"] is True and data["allow_distributed_execution"] is False
+    low = foo.OperatorConfig("op", risk_level="LOW", rerunnable=False)
+    assert low.risk_level is types.RiskLevel.LOW and low.to_json()["rerunnable"] is False
+    assert foo.OperatorConfig("op", risk_level=types.RiskLevel.HIGH).to_json()["risk_level"] == (
+        "high"
+    )
+    with pytest.raises(ValueError, match="Invalid risk level"):
+        foo.OperatorConfig("op", risk_level="extreme")
+
+    class Risky(foo.Operator):
+        @property
+        def config(self):
+            return foo.OperatorConfig("risky", risk_level="medium")
+
+    assert Risky().risk_level is types.RiskLevel.MEDIUM
+
+
+def test_panel_names_of_fiftyone():
+    from fiftyone_plugins.errors import WriteOnlyError
+    from fiftyone_plugins.operators.panel import PanelConfig, PanelOperatorConfig
+
+    assert PanelOperatorConfig is PanelConfig
+    ctx = foo.ExecutionContext({"params": {"panel_id": "p"}})
+    ctx.panel.data.rows = [1]
+    with pytest.raises(WriteOnlyError, match="write-only"):
+        ctx.panel.data.get("rows")
+    assert issubclass(WriteOnlyError, AttributeError)
+
+
+def test_execute_or_delegate_operator(env):
+    import asyncio
+
+    from fiftyone_plugins.errors import OperatorNotFoundError
+    from fiftyone_plugins.operators.executor import execute_or_delegate_operator
+
+    env.add_fixture_plugin("kinds")
+    result = asyncio.run(execute_or_delegate_operator("@test/kinds/fail_op", {"params": {}}))
+    assert result.error is not None  # the operator's own failure is in the result
+    with pytest.raises(OperatorNotFoundError):
+        asyncio.run(execute_or_delegate_operator("@test/kinds/missing", {}))

@@ -470,7 +470,7 @@ def test_a_locked_sqlite_file_is_a_clear_store_error(tmp_path):
         with pytest.raises(StoreError, match="is locked by another process") as info:
             service.queue_operation("@o/p/x")
         assert str(path) in str(info.value)
-        assert service.get(doc.id).label is None  # readers are not blocked (WAL)
+        assert service.get(doc.id).label == "@o/p/x"  # readers are not blocked (WAL)
     finally:
         holder.execute("ROLLBACK")
         holder.close()

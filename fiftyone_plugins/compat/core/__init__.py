@@ -1,3 +1,4 @@
-"""``fiftyone.core``: only ``fiftyone.core.utils`` exists here (no datasets)."""
+"""``fiftyone.core``: only ``fiftyone.core.utils`` and ``fiftyone.core.storage`` exist here
+(no datasets)."""
 
-__all__ = []
+__all__: list[str] = []

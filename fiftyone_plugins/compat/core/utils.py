@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import os
+import re
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -12,7 +14,14 @@ from typing import Any
 
 from ..messages import MISSING_MESSAGE
 
-__all__ = ["LazyModule", "add_sys_path", "ensure_package", "lazy_import"]
+__all__ = [
+    "LazyModule",
+    "add_sys_path",
+    "ensure_package",
+    "lazy_import",
+    "recommend_thread_pool_workers",
+    "to_slug",
+]
 
 
 @contextlib.contextmanager
@@ -74,6 +83,34 @@ class LazyModule(types.ModuleType):
 def lazy_import(module_name: str, callback: Callable[[], Any] | None = None) -> LazyModule:
     """A proxy for ``module_name`` that imports it on first use (as FiftyOne's does)."""
     return LazyModule(module_name, callback=callback)
+
+
+#: the lengths a name and its slug may have
+SLUG_LENGTHS = (1, 1551)
+
+
+def to_slug(name: str) -> str:
+    """The URL-friendly form of ``name``, as FiftyOne makes it: letters and digits lowercased,
+    whitespace and ``+_.-`` become single ``-``, anything else is dropped, no ``-`` at either
+    end (``"Brian's #$&@ (Awesome?) Dataset!"`` -> ``"brians-awesome-dataset"``). A name that
+    is not a string, is too long, or leaves an empty slug is a ``ValueError``."""
+    if not isinstance(name, str):
+        raise ValueError(f"Expected string; found {type(name)}: {name}")
+    low, high = SLUG_LENGTHS
+    if len(name) > high:
+        raise ValueError(f"{name!r} is too long; length {len(name)} > {high}")
+    dashed = re.sub(r"[\s+_.\-]+", "-", name.lower())
+    slug = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "", dashed)).strip("-")
+    if len(slug) < low:
+        raise ValueError(f"{name!r} has no valid slug characters")
+    return slug
+
+
+def recommend_thread_pool_workers(num_workers: int | None = None) -> int:
+    """``num_workers`` when given, else one worker per CPU (as FiftyOne suggests by default)."""
+    if num_workers is not None:
+        return num_workers
+    return os.cpu_count() or 1
 
 
 def ensure_package(requirement: str, error_level: int | None = None, **_: Any) -> bool:

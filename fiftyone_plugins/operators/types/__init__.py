@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..risk import RiskLevel
 from .base import BaseType, callable_ref, to_jsonable
 from .layouts import (
     Action,
@@ -143,6 +144,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "RiskLevel",
     "Action",
     "AlertView",
     "ArrowNavView",
