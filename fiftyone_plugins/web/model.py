@@ -30,8 +30,10 @@ __all__ = [
     "list_run_rows",
     "operator_detail",
     "plugin_detail",
+    "registered_workers",
     "run_detail",
     "run_row",
+    "schedule_rows",
 ]
 
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -283,6 +285,48 @@ def busy_workers(service: Any, limit: int = 50) -> list[dict[str, Any]]:
         if doc.worker_id:
             counts[doc.worker_id] = counts.get(doc.worker_id, 0) + 1
     return [{"worker": w, "running": n} for w, n in sorted(counts.items())]
+
+
+def registered_workers(service: Any) -> list[dict[str, Any]]:
+    """The workers that announced themselves in the store and were seen lately (what
+    ``delegated workers`` lists): id, backend, operations in flight, target, last seen."""
+    from fiftyone_plugins.operators.presence import list_workers
+
+    rows = []
+    for info in list_workers(service):
+        if not info.alive():
+            continue
+        rows.append(
+            {
+                "id": info.id,
+                "backend": info.backend,
+                "in_flight": f"{info.in_flight}/{info.max_in_flight}",
+                "target": info.delegation_target or "",
+                "last_seen": (_iso(info.last_seen) or "")[:19].replace("T", " "),
+            }
+        )
+    return rows
+
+
+def schedule_rows(service: Any, limit: int = 100) -> list[dict[str, Any]]:
+    """The recurring schedules kept in the operations' store (``delegated schedule list``)."""
+    from fiftyone_plugins.operators.schedules import ScheduleService
+
+    rows = []
+    for doc in ScheduleService(service).list_schedules()[:limit]:
+        every = f"every {doc.every_seconds:g}s" if doc.every_seconds else ""
+        rows.append(
+            {
+                "id": doc.id,
+                "operator": doc.operator,
+                "label": doc.label or "",
+                "when": f"{doc.cron} ({doc.timezone})" if doc.cron else every,
+                "enabled": bool(doc.enabled),
+                "next_fire": (_iso(doc.next_fire_at) or "")[:19].replace("T", " "),
+                "last_operation": doc.last_operation_id or "",
+            }
+        )
+    return rows
 
 
 def run_detail(op_id: str, service: Any = None) -> dict[str, Any]:

@@ -108,6 +108,8 @@ async def runs_page(request: Request) -> Response:
     try:
         page = await run_in_threadpool(model.list_run_rows, request.query_params, service)
         workers = await run_in_threadpool(model.busy_workers, service)
+        registered = await run_in_threadpool(model.registered_workers, service)
+        schedules = await run_in_threadpool(model.schedule_rows, service)
     except (FiftyOnePluginsError, ValueError) as e:
         return render(request, "error.html", 400, section="runs", message=str(e))
     return render(
@@ -116,6 +118,8 @@ async def runs_page(request: Request) -> Response:
         section="runs",
         page=page,
         workers=workers,
+        registered=registered,
+        schedules=schedules,
         states=model.RUN_STATES,
         sort_fields=model.RUN_SORT_FIELDS,
         per_page_choices=model.PER_PAGE_CHOICES,

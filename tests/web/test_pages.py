@@ -111,3 +111,19 @@ def test_broken_plugins_do_not_break_the_pages(client, demo):
     response = client.get("/operators/@test/missing-dep/needs_package")
     assert response.status_code == 400 and "failed to import" in response.text
     assert "Traceback" not in response.text
+
+
+def test_runs_page_shows_registered_workers_and_schedules(client):
+    import fiftyone_plugins.operators as foo
+    from fiftyone_plugins.operators.presence import WorkerInfo, announce
+    from fiftyone_plugins.operators.schedules import ScheduleService
+
+    service = foo.DelegatedOperationService()
+    announce(service, WorkerInfo(id="host:1:gpu-worker", backend="dask", max_in_flight=8))
+    schedule = ScheduleService(service).add_schedule(
+        "@web/demo/greet", cron="30 1 * * *", timezone="Europe/Paris", label="<b>nightly</b>"
+    )
+    page = client.get("/runs").text
+    assert "host:1:gpu-worker" in page and "dask" in page and "0/8" in page
+    assert schedule.id in page and "30 1 * * * (Europe/Paris)" in page
+    assert "&lt;b&gt;nightly&lt;/b&gt;" in page and "<b>nightly</b>" not in page
