@@ -19,6 +19,7 @@ already initialized Ray, that connection is used and left open.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import Any
@@ -42,12 +43,14 @@ CONNECT_TIMEOUT = 5.0
 RELAY_INTERVAL = 0.2
 
 
-@ray.remote(num_cpus=0, max_restarts=0)
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)
 class _Inbox:
     """Collects progress reports of running tasks until their worker drains them.
 
     One per driver process (started once: an actor costs a worker process), shared by the
-    backends of that process; each drains the reports of its own tasks only.
+    backends of that process; each drains the reports of its own tasks only. Ray restarts it
+    if its process dies (an engine worker killed, a node lost): the reports it held are lost,
+    which progress may afford, but every handle to it keeps working.
     """
 
     def __init__(self) -> None:
@@ -227,6 +230,9 @@ class RayBackend(ExecutionBackend):
                 reports = ray.get(inbox.drain.remote(names), timeout=30)
             except Exception as e:  # progress is best effort; the outcome is not
                 logger.warning("ray: could not read progress: %s", _first_line(e))
+                if isinstance(e, ray.exceptions.RayActorError):
+                    with contextlib.suppress(Exception):  # a new inbox for the next tasks
+                        self._inbox = _inbox()
                 return
             for name, fraction, label in reports:
                 with self._lock:
