@@ -67,11 +67,23 @@ class _Inbox:
         return found
 
 
-def _inbox() -> Any:
-    """This driver's inbox, started on first use (named after the driver's Ray job)."""
-    name = f"fiftyone-progress-{ray.get_runtime_context().get_job_id()}"
-    options = {"name": name, "get_if_exists": True, "lifetime": None}
-    return _Inbox.options(**options).remote()  # type: ignore[attr-defined]
+#: this process's inbox handle per Ray job: held here for the connection's life, because Ray
+#: ends an actor once no handle to it is left (closing one backend must not end it for the
+#: others of the process)
+_inboxes: dict[str, Any] = {}
+_inboxes_lock = threading.Lock()
+
+
+def _inbox(renew: bool = False) -> Any:
+    """This driver's inbox, started on first use (named after the driver's Ray job);
+    ``renew`` drops a handle to an inbox that died and starts another."""
+    job = str(ray.get_runtime_context().get_job_id())
+    with _inboxes_lock:
+        handle = None if renew else _inboxes.get(job)
+        if handle is None:
+            options = {"name": f"fiftyone-progress-{job}", "get_if_exists": True}
+            handle = _inboxes[job] = _Inbox.options(**options).remote()  # type: ignore[attr-defined]
+        return handle
 
 
 @ray.remote(max_retries=0)
@@ -179,6 +191,8 @@ class RayBackend(ExecutionBackend):
             self._relay = None
         self._inbox = None  # it lives as long as this process's Ray connection
         if self._initialized_here:
+            with _inboxes_lock:
+                _inboxes.clear()  # the connection ends: so do its actors
             ray.shutdown()
             self._initialized_here = False
 
@@ -232,7 +246,7 @@ class RayBackend(ExecutionBackend):
                 logger.warning("ray: could not read progress: %s", _first_line(e))
                 if isinstance(e, ray.exceptions.RayActorError):
                     with contextlib.suppress(Exception):  # a new inbox for the next tasks
-                        self._inbox = _inbox()
+                        self._inbox = _inbox(renew=True)
                 return
             for name, fraction, label in reports:
                 with self._lock:
