@@ -16,13 +16,14 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .errors import ConfigError
 
 __all__ = [
     "DEFAULT_APP_CONFIG_PATH",
+    "env_reader",
     "DEFAULT_CONFIG_PATH",
     "DEFAULT_PLUGINS_DIR",
     "PLUGIN_API_VERSION",
@@ -246,20 +247,21 @@ def read_json_file(path: str) -> dict[str, Any]:
     return data
 
 
-# os.environ.get() re-encodes its key on every call; the config is read on hot paths (every
-# queued operation), so its variables are read from the underlying dict with pre-encoded keys
-_ENV_DATA: Any = getattr(os.environ, "_data", None)
-if isinstance(_ENV_DATA, dict):
-    _ENCODED = tuple(os.environ.encodekey(name) for name in _ENV_NAMES)  # type: ignore[attr-defined]
+def env_reader(names: Sequence[str]) -> Callable[[], tuple[Any, ...]]:
+    """A function giving the current values of the environment variables ``names`` (None
+    for unset ones), for the hot paths that compare them on every call (the config, the
+    registry's snapshot). ``os.environ.get()`` re-encodes its key each time (~0.5 us); this
+    reads CPython's underlying dict with keys encoded once."""
+    data: Any = getattr(os.environ, "_data", None)
+    if isinstance(data, dict):
+        encoded = tuple(os.environ.encodekey(name) for name in names)  # type: ignore[attr-defined]
+        get = data.get
+        return lambda: tuple([get(k) for k in encoded])
+    names = tuple(names)  # pragma: no cover - other platforms
+    return lambda: tuple([os.environ.get(n) for n in names])
 
-    def _env_values() -> tuple[Any, ...]:
-        get = _ENV_DATA.get
-        return tuple([get(k) for k in _ENCODED])
 
-else:  # pragma: no cover - other platforms
-
-    def _env_values() -> tuple[Any, ...]:
-        return tuple([os.environ.get(n) for n in _ENV_NAMES])
+_env_values = env_reader(_ENV_NAMES)
 
 
 def load_config() -> Config:

@@ -9,13 +9,13 @@ is still fresh; this module only holds what one snapshot knows.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import Any
 
 from .. import discovery
 from .._watch import FolderWatcher
+from ..config import env_reader
 from ..definitions import MANIFEST_NAMES, PluginDefinition
 from .entries import broken_config, config_name, is_panel
 from .loader import LoadedPlugin, load_plugin
@@ -243,21 +243,8 @@ class Snapshot:
         return None
 
 
-# os.environ.get() re-encodes its key on every call (~0.5 us); the hot path reads the
-# underlying dict with pre-encoded keys instead (CPython's os._Environ keeps it in ``_data``)
-_ENV_DATA: Any = getattr(os.environ, "_data", None)
-if isinstance(_ENV_DATA, dict):
-    _ENV_KEYS = tuple(os.environ.encodekey(name) for name in ENV_NAMES)  # type: ignore[attr-defined]
-
-    def env_key() -> tuple[Any, ...]:
-        get = _ENV_DATA.get
-        return tuple([get(k) for k in _ENV_KEYS])
-
-else:  # pragma: no cover - other platforms
-
-    def env_key() -> tuple[Any, ...]:
-        get = os.environ.get
-        return tuple([get(name) for name in ENV_NAMES])
+#: the values of :data:`ENV_NAMES` now (read with pre-encoded keys: it is on every lookup)
+env_key = env_reader(ENV_NAMES)
 
 
 #: the imported plugins' folders being watched, and their watcher (see Snapshot.recheck)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "MAX_ATTEMPTS_KEY",
@@ -40,6 +40,21 @@ __all__ = [
 MAX_ATTEMPTS_KEY = "max_attempts"
 
 
+_Member = TypeVar("_Member", bound=enum.Enum)
+
+
+def _parse_member(cls: type[_Member], value: Any, what: str) -> _Member:
+    """A member of the str enum ``cls`` from itself or its value in any case (a ValueError
+    naming ``what`` and the choices otherwise)."""
+    if isinstance(value, cls):
+        return value
+    try:
+        return cls(str(value).strip().lower())
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in cls)
+        raise ValueError(f"Unknown {what} {value!r}; expected one of {choices}") from None
+
+
 class ExecutionRunState(str, enum.Enum):
     """The run state of a delegated operation."""
 
@@ -55,13 +70,7 @@ class ExecutionRunState(str, enum.Enum):
     @classmethod
     def parse(cls, value: str | ExecutionRunState) -> ExecutionRunState:
         """Accepts ``"COMPLETED"``, ``"completed"`` or a member; anything else is a ValueError."""
-        if isinstance(value, cls):
-            return value
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            choices = ", ".join(s.value for s in cls)
-            raise ValueError(f"Unknown run state {value!r}; expected one of {choices}") from None
+        return _parse_member(cls, value, "run state")
 
 
 TERMINAL_STATES = frozenset({ExecutionRunState.COMPLETED, ExecutionRunState.FAILED})
@@ -101,13 +110,7 @@ class SortField(str, enum.Enum):
     @classmethod
     def parse(cls, value: str | SortField) -> SortField:
         """Accepts ``"COMPLETED_AT"``, ``"completed_at"`` or a member."""
-        if isinstance(value, cls):
-            return value
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            choices = ", ".join(s.value for s in cls)
-            raise ValueError(f"Unknown sort field {value!r}; expected one of {choices}") from None
+        return _parse_member(cls, value, "sort field")
 
 
 def states_tuple(
