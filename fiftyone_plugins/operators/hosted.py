@@ -15,6 +15,7 @@ imported them already, and nobody else pays FiftyOne's import (several seconds).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from .operator import ExecutionOptions, Operator
@@ -80,10 +81,11 @@ def is_panel(op: Any) -> bool:
     return bool(getattr(op, "is_panel", False))
 
 
-def declared_secrets(op: Any) -> list[str]:
-    """The secret keys ``op`` may read (its plugin's, plus what ``add_secrets`` added)."""
+def declared_secrets(op: Any) -> Sequence[str]:
+    """The secret keys ``op`` may read (its plugin's, plus what ``add_secrets`` added);
+    read-only (this library's operators hand out their own list, not a copy)."""
     if isinstance(op, Operator):
-        return list(op.declared_secrets)
+        return op.declared_secrets
     return list(dict.fromkeys(getattr(op, "_plugin_secrets", None) or ()))
 
 

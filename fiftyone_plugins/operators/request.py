@@ -95,14 +95,14 @@ class ExecutionRequest:
         view: Any = None,
         secrets: Mapping[str, Any] | None = None,
     ) -> None:
-        if is_operator(operator):  # this library's, or the real FiftyOne's (see .hosted)
-            self.operator: Operator | None = operator  # type: ignore[assignment]
-            self.uri = operator.uri  # type: ignore[union-attr]
-        elif isinstance(operator, str):
+        if isinstance(operator, str):  # the usual case: a URI, looked up when run
             if not operator.strip():
                 raise OperatorNotFoundError(operator, reason="the URI is empty")
-            self.operator = None
+            self.operator: Operator | None = None
             self.uri = operator
+        elif is_operator(operator):  # this library's, or the real FiftyOne's (see .hosted)
+            self.operator = operator  # type: ignore[assignment]
+            self.uri = operator.uri  # type: ignore[union-attr]
         else:
             raise TypeError(f"operator_uri must be a string, not {type(operator).__name__}")
         params = request_params.get("params")
