@@ -114,9 +114,10 @@ class _Run:
             operator, self.executor, self.set_progress, self.operation_id
         )
         ctx.check_dataset()
-        inputs = _validate(operator, ctx)
-        if not self.delegated_run and decide_delegation(operator, ctx):
-            return operator, ctx, self._queue(operator, ctx, inputs)
+        config = operator.config  # read once: plugins build a new one on every read
+        inputs = _validate(operator, ctx, config)
+        if not self.delegated_run and decide_delegation(operator, ctx, config):
+            return operator, ctx, self._queue(operator, ctx, inputs, config)
         return operator, ctx, None
 
     @property
@@ -148,27 +149,29 @@ class _Run:
         ctx = self.ctx
         return ctx.secrets if ctx is not None and ctx.has_secrets else None
 
-    def _queue(self, operator: Operator, ctx: ExecutionContext, inputs: Any) -> ExecutionResult:
+    def _queue(
+        self, operator: Operator, ctx: ExecutionContext, inputs: Any, config: Any
+    ) -> ExecutionResult:
         from .service import OperationService
 
+        uri = operator.uri
         if operator.plugin_name is None:  # a worker finds operators by URI, in their plugin
             raise OperatorError(
-                f"Operator {operator.uri!r} cannot be delegated: it was never registered by "
+                f"Operator {uri!r} cannot be delegated: it was never registered by "
                 "a plugin, so no worker could load it; run it immediately, or register it",
-                uri=operator.uri,
+                uri=uri,
             )
         metadata: dict[str, Any] = {"inputs_schema": None, "outputs_schema": None}
         if inputs is not None:
             try:
                 metadata["inputs_schema"] = ctx.secrets.mask_data(inputs.to_json())
             except Exception as e:  # a schema that cannot be serialized must not block queueing
-                logger.warning("Cannot serialize the input schema of %s: %s", operator.uri, e)
-        config = operator.config
+                logger.warning("Cannot serialize the input schema of %s: %s", uri, e)
         resources = config.kwargs.get("resources")  # what it asks of an engine (a mapping)
         if isinstance(resources, Mapping):
             metadata["resources"] = dict(resources)
         doc = OperationService().queue_operation(
-            operator=operator.uri,
+            operator=uri,
             label=config.label or config.name,
             delegation_target=ctx.delegation_target or config.delegation_target,
             context=ExecutionRequest.stored_context(ctx, ctx.secrets),
@@ -178,7 +181,7 @@ class _Run:
             result=doc.to_dict(),
             executor=self.executor,
             delegated=True,
-            operator_uri=operator.uri,
+            operator_uri=uri,
             secrets=self._secrets(),
         )
 
@@ -204,13 +207,13 @@ class _Capture:
         return True
 
 
-def _validate(operator: Operator, ctx: ExecutionContext) -> Any:
+def _validate(operator: Operator, ctx: ExecutionContext, config: Any) -> Any:
     inputs = operator.resolve_input(ctx)
     if inputs is None:
         return None
     from .validation import validate
 
-    custom_only = bool(getattr(operator.config, "disable_schema_validation", False))
+    custom_only = bool(getattr(config, "disable_schema_validation", False))
     issues = validate(inputs, ctx.params, custom_only=custom_only)
     if issues:
         raise ValidationError(issues, uri=operator.uri)

@@ -99,16 +99,20 @@ def has_default_execution_options(op: Any) -> bool:
     return base is not None and method is getattr(base, "resolve_execution_options", None)
 
 
-def default_execution_options(op: Any, forced: bool | None) -> ExecutionOptions:
+def default_execution_options(
+    op: Any, forced: bool | None, config: Any = None
+) -> ExecutionOptions:
     """What the default ``resolve_execution_options`` of ``op`` gives once
-    ``resolve_delegation`` answered ``forced``, as this library's options."""
+    ``resolve_delegation`` answered ``forced``, as this library's options (``config``: the
+    operator's, if the caller read it already)."""
     if isinstance(op, Operator):
-        return op.default_execution_options(forced)
+        return op.default_execution_options(forced, config)
     if forced is not None:
         return ExecutionOptions(
             allow_immediate_execution=not forced, allow_delegated_execution=bool(forced)
         )
-    config = op.config
+    if config is None:
+        config = op.config
     return ExecutionOptions(
         allow_immediate_execution=getattr(config, "allow_immediate_execution", True),
         allow_delegated_execution=getattr(config, "allow_delegated_execution", False),

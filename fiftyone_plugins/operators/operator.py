@@ -271,14 +271,18 @@ class Operator:
         """The allowed execution modes; by default from the config (or a forced delegation)."""
         return self.default_execution_options(self.resolve_delegation(ctx))
 
-    def default_execution_options(self, forced: bool | None) -> ExecutionOptions:
+    def default_execution_options(
+        self, forced: bool | None, config: OperatorConfig | None = None
+    ) -> ExecutionOptions:
         """What the default :meth:`resolve_execution_options` gives once
-        ``resolve_delegation`` answered ``forced`` (so the executor asks it only once)."""
+        ``resolve_delegation`` answered ``forced`` (so the executor asks it only once);
+        ``config`` is :attr:`config` when the caller has read it already."""
         if forced is not None:
             return ExecutionOptions(
                 allow_immediate_execution=not forced, allow_delegated_execution=bool(forced)
             )
-        config = self.config
+        if config is None:
+            config = self.config
         return ExecutionOptions(
             allow_immediate_execution=config.allow_immediate_execution,
             allow_delegated_execution=config.allow_delegated_execution,

@@ -188,16 +188,17 @@ class ExecutionRequest:
         return secrets.mask_data(data)  # type: ignore[no-any-return]
 
 
-def decide_delegation(operator: Operator, ctx: ExecutionContext) -> bool:
+def decide_delegation(operator: Operator, ctx: ExecutionContext, config: Any = None) -> bool:
     """Whether to queue the run instead of executing it, as the reference decides.
 
     ``resolve_delegation(ctx)`` (asked once) or the request's ``request_delegation``, corrected
     by the execution options with a warning: an operator that cannot be delegated runs
-    immediately, and one that cannot run immediately is delegated.
+    immediately, and one that cannot run immediately is delegated. ``config`` is the
+    operator's config when the caller has read it already.
     """
     forced = operator.resolve_delegation(ctx)
     if has_default_execution_options(operator):
-        options = default_execution_options(operator, forced)
+        options = default_execution_options(operator, forced, config)
     else:  # an override decides (it may ask resolve_delegation itself)
         options = operator.resolve_execution_options(ctx)
     delegate = bool(forced or ctx.requesting_delegated_execution)

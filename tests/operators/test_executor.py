@@ -358,3 +358,28 @@ def test_nested_params_changed_by_the_operator_never_reach_the_caller():
     result = foo.execute_operator("@test/kinds/nested_params", params=params)
     assert result.result == {"opts": {"a": 1, "touched": True}, "items": ["x", "added"]}
     assert params == {"opts": {"a": 1}, "items": ["x"]}
+
+
+class _CountingConfig(foo.Operator):
+    """An operator building a new config on every read, as the usual plugin idiom does."""
+
+    reads = 0
+
+    @property
+    def config(self):
+        type(self).reads += 1
+        return foo.OperatorConfig(name="counting", allow_delegated_execution=True)
+
+    def execute(self, ctx):
+        return "ran"
+
+
+@pytest.mark.parametrize("delegate", [False, True])
+def test_a_request_reads_the_operators_config_a_fixed_number_of_times(delegate):
+    op = _CountingConfig()
+    op.plugin_name = "@test/counting"  # as registration sets it (a worker needs a plugin)
+    _CountingConfig.reads = 0
+    result = foo.execute_operator(op, request_delegation=delegate)
+    assert result.delegated is delegate
+    # the request's URI, the run's one read of the config, and the queued record's URI
+    assert _CountingConfig.reads == (3 if delegate else 2)

@@ -105,7 +105,9 @@ def _to_mongo(values: Mapping[str, Any]) -> dict[str, Any]:
     """Record fields (normalized) → BSON-ready values."""
     out: dict[str, Any] = {}
     for name, value in values.items():
-        if isinstance(value, EncodedResult):
+        if value is None:  # most fields of a new record (None reads back as None)
+            pass
+        elif isinstance(value, EncodedResult):
             value = value.text
         elif name in _JSON_FIELDS:
             value = json.dumps(value)
@@ -193,6 +195,9 @@ class MongoStore(MongoSchedules, DelegatedOperationStore):
             ) from e
 
     def _collections(self) -> tuple[Any, Any]:
+        pair = self._pair
+        if pair[0] is not None and self._pid == os.getpid():  # connected: no lock needed
+            return pair
         with self._lock:
             if self._db is None or self._pid != os.getpid():
                 alias = f"fiftyone_plugins_store_{os.getpid()}_{next(_aliases)}"
@@ -241,6 +246,7 @@ class MongoStore(MongoSchedules, DelegatedOperationStore):
                 with contextlib.suppress(Exception):
                     mongoengine.disconnect(alias=self._alias)
             self._db = self._alias = None
+            self._pair = (None, None)
 
     def drop(self) -> None:
         """Drops this store's database (used by tests)."""
@@ -251,9 +257,10 @@ class MongoStore(MongoSchedules, DelegatedOperationStore):
 
     def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
         oid = ObjectId(doc.id) if doc.id else ObjectId()
-        new = as_returned(doc, id=str(oid))
-        data = _to_mongo(normalize_changes({k: v for k, v in vars(new).items() if k != "id"}))
-        data["_id"] = oid
+        new = as_returned(doc, id=str(oid))  # its values normalized already
+        data = _to_mongo(vars(new))
+        data["_id"] = oid  # in place of the record's "id"
+        del data["id"]
         with self._errors():
             try:
                 self._ops.insert_one(data)

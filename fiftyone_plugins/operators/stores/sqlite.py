@@ -114,6 +114,11 @@ _COLUMNS = (
 #: corrupt ``data`` can be named and salvaged from the columns
 _RECORD = f"id, data, {', '.join(_COLUMNS)}"
 
+_INSERT = (
+    f"INSERT INTO delegated_operations (id, {', '.join(_COLUMNS)}, data) "
+    f"VALUES (:id, {', '.join(':' + name for name in _COLUMNS)}, :data)"
+)
+
 #: the longest busy timeout SQLite takes (milliseconds in a C int)
 _MAX_TIMEOUT = (2**31 - 1) / 1000
 
@@ -198,17 +203,10 @@ class SQLiteStore(SQLiteFile, SQLiteSchedules, DelegatedOperationStore):
 
     def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
         new = as_returned(doc, id=doc.id or new_id())  # normalized as it will read back
-        values = _row_values(new)
-        names = ("id", *_COLUMNS, "data")
-        sql = (
-            f"INSERT INTO delegated_operations ({', '.join(names)}) "
-            f"VALUES ({', '.join(':' + n for n in names)})"
-        )
-        with self._tx() as conn:
-            try:
-                conn.execute(sql, values)
-            except sqlite3.IntegrityError as e:
-                raise ValueError(f"An operation with id {new.id} already exists") from e
+        try:
+            self._write_one(_INSERT, _row_values(new))
+        except sqlite3.IntegrityError as e:
+            raise ValueError(f"An operation with id {new.id} already exists") from e
         return new
 
     def _decode(self, row: Sequence[Any]) -> DelegatedOperationDoc:

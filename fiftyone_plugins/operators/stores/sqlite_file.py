@@ -3,7 +3,8 @@
 
 Safety across processes comes from SQLite itself: WAL journaling (readers never block the
 writer), a busy timeout (writers wait for each other instead of failing) and ``BEGIN
-IMMEDIATE`` transactions around every read-modify-write (:meth:`SQLiteFile._tx`). The
+IMMEDIATE`` transactions around every read-modify-write (:meth:`SQLiteFile._tx`; a lone
+insert is a transaction of its own, :meth:`SQLiteFile._write_one`). The
 connection is opened lazily per process (never shared across a fork) and guarded by a lock so
 threads can share it.
 
@@ -182,6 +183,19 @@ class SQLiteFile:
                         conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
+
+    def _write_one(self, sql: str, params: Sequence[Any] | dict[str, Any]) -> None:
+        """One statement that needs no read first (an insert): SQLite runs a lone statement
+        as its own transaction, so the ``BEGIN IMMEDIATE``/``COMMIT`` pair of :meth:`_tx`
+        would only add two round trips into the library (on every queued operation)."""
+        with self._lock:
+            conn = self._conn()
+            try:
+                conn.execute(sql, params)
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.DatabaseError as e:
+                raise self._store_error(e) from e
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
