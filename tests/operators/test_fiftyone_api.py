@@ -1,0 +1,111 @@
+"""FiftyOne's names where its own tests and scripts touch them (docs/fiftyone.md, "FiftyOne's
+API where scripts and tests touch it"), without FiftyOne."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import pathlib
+from unittest import mock
+
+import pytest
+
+from fiftyone_plugins import compat
+
+
+@pytest.fixture
+def installed():
+    assert compat.install() is True
+    return compat
+
+
+def test_patching_fo_config_sets_reads_back_and_restores(installed, env, tmp_path):
+    import fiftyone as fo
+
+    from fiftyone_plugins.config import load_config
+
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    with mock.patch("fiftyone.config.plugins_dir", other):
+        assert fo.config.plugins_dir == other  # the object assigned, a Path here
+        assert load_config().plugins_dir == str(other)  # the library reads a str
+    assert fo.config.plugins_dir == str(env.plugins_dir)  # restored
+    fo.config.plugins_dir = str(other)
+    del fo.config.plugins_dir
+    assert load_config().plugins_dir == str(env.plugins_dir)
+
+
+def test_fiftyone_internal_secrets_is_an_attribute_of_its_package(installed):
+    import fiftyone.internal
+    from fiftyone.internal import secrets as fois
+
+    import fiftyone_plugins.secrets
+
+    assert fois is fiftyone_plugins.secrets is fiftyone.internal.secrets
+    with pytest.raises(AttributeError):
+        fiftyone.internal.no_such_module  # noqa: B018
+
+
+def test_a_secret_equals_its_value_as_in_fiftyone():
+    from fiftyone_plugins.secrets import UnencryptedSecret
+
+    secret = UnencryptedSecret("K", "v4lue")
+    assert secret == "v4lue" and "v4lue" == secret
+    assert secret == UnencryptedSecret("OTHER", "v4lue")
+    assert secret != "other" and secret != 3
+    assert UnencryptedSecret("K", "") != ""  # an empty secret equals nothing
+    assert hash(secret) == hash("v4lue")
+    assert "v4lue" not in repr(secret) and "v4lue" not in str(secret)
+
+
+def test_the_resolver_asks_its_client_and_keeps_fiftyones_attribute(monkeypatch):
+    from fiftyone_plugins.secrets import EnvSecretProvider, PluginSecretsResolver
+
+    resolver = PluginSecretsResolver()
+    monkeypatch.setattr(resolver, "_registered_secrets", {"@me/p/op": ["TOKEN"]})
+    client = mock.MagicMock(spec=EnvSecretProvider)
+    client.get = mock.AsyncMock(return_value="from-client")
+    monkeypatch.setattr(resolver, "client", client)
+
+    assert asyncio.run(resolver.get_secret("TOKEN", "@me/p/op")) == "from-client"
+    client.get.assert_awaited_once_with("TOKEN")
+    assert asyncio.run(resolver.get_secret("OTHER", "@me/p/op")) is None
+    resolver.register_operator("@me/p/two", ["A"])
+    assert resolver._registered_secrets["@me/p/two"] == ["A"]
+
+
+def test_operator_config_risk_level_is_read_only_and_distribution_off():
+    import fiftyone_plugins.operators as foo
+    from fiftyone_plugins.operators import types
+
+    config = foo.OperatorConfig("op", risk_level="Medium", allow_distributed_execution=True)
+    assert config.risk_level is types.RiskLevel.MEDIUM
+    with pytest.raises(AttributeError):
+        config.risk_level = types.RiskLevel.LOW  # type: ignore[misc]
+    assert config.allow_distributed_execution is False
+    assert config.to_json()["allow_distributed_execution"] is False
+    config.label = "still changeable"  # the other fields are plain attributes
+    with pytest.raises(ValueError):
+        foo.OperatorConfig("op", risk_level=123)
+
+
+def test_not_found_errors_are_value_errors_as_fiftyone_raises(env):
+    import fiftyone_plugins as fop
+    import fiftyone_plugins.operators as foo
+    from fiftyone_plugins.errors import OperatorNotFoundError, PluginNotFoundError
+
+    with pytest.raises(ValueError) as info:
+        fop.find_plugin("@nobody/nothing")
+    assert isinstance(info.value, PluginNotFoundError)
+    with pytest.raises(ValueError) as info2:
+        foo.get_operator("@nobody/nothing/op")
+    assert isinstance(info2.value, OperatorNotFoundError)
+
+
+def test_enabling_leaves_fiftyones_plugins_object_in_the_app_config(env):
+    import fiftyone_plugins as fop
+
+    fop.disable_plugin("my-plugin", _allow_missing=True)
+    fop.enable_plugin("my-plugin", _allow_missing=True)
+    data = json.loads(pathlib.Path(env.app_config_path).read_text())
+    assert data["plugins"] == {}
