@@ -109,3 +109,44 @@ def test_enabling_leaves_fiftyones_plugins_object_in_the_app_config(env):
     fop.enable_plugin("my-plugin", _allow_missing=True)
     data = json.loads(pathlib.Path(env.app_config_path).read_text())
     assert data["plugins"] == {}
+
+
+def test_pipeline_types_are_in_fiftyone_operators_types(installed):
+    import fiftyone.operators.types as fotypes
+
+    from fiftyone_plugins.operators import pipeline_types
+
+    assert fotypes.Pipeline is pipeline_types.Pipeline
+    assert fotypes.PipelineStage is pipeline_types.PipelineStage
+    pipeline = fotypes.Pipeline()
+    pipeline.stage("@me/p/a", always_run=True, num_distributed_tasks=0)
+    pipeline.stage("@me/p/b", name="b", params={"x": 1}, rerunnable=False)
+    first, second = pipeline.to_json()["stages"]
+    # FiftyOne's keys; this library's extensions only when they are not their defaults
+    assert first == {
+        "operator_uri": "@me/p/a",
+        "name": None,
+        "num_distributed_tasks": None,  # below 1: not distributed, as in FiftyOne
+        "params": None,
+        "always_run": True,
+    }
+    assert second["rerunnable"] is False and "delegation_target" not in second
+    assert fotypes.Pipeline.from_json(pipeline.to_json()) == pipeline
+    assert fotypes.Pipeline.from_json(None) is None
+    with pytest.raises(ValueError):
+        fotypes.PipelineStage(operator_uri=None)  # type: ignore[arg-type]
+
+
+def test_pipeline_run_info_round_trips(installed):
+    import fiftyone.operators.types as fotypes
+
+    info = fotypes.PipelineRunInfo(active=False, stage_index=1, expected_children=[2, 1])
+    data = info.to_json()
+    assert data == {
+        "active": False,
+        "stage_index": 1,
+        "expected_children": [2, 1],
+        "child_errors": None,
+    }
+    assert fotypes.PipelineRunInfo.from_json({**data, "newer_field": 1}) == info
+    assert fotypes.PipelineRunInfo.from_json(None) is None
