@@ -71,7 +71,9 @@ class ExecutionContext:
             params = request_params["params"] = {}
         #: the operator's parameters: a plain mutable dict
         self.params: dict[str, Any] = params
-        self.executor = executor if executor is not None else Executor()
+        #: collects ``trigger``/``ops`` requests; ``None`` until something is requested of a
+        #: context built without one (FiftyOne's contexts have no executor by default)
+        self.executor: Executor | None = executor
         self.user = request_params.get("user")
         self.event_args: dict[str, Any] = {}
         self._set_progress = set_progress
@@ -284,9 +286,10 @@ class ExecutionContext:
         return self.request_params.get("query_performance")
 
     @property
-    def num_distributed_tasks(self) -> Any:
-        """How many parallel tasks a distributed run has (``None``: not distributed)."""
-        return self.request_params.get("num_distributed_tasks")
+    def num_distributed_tasks(self) -> None:
+        """Always ``None``: runs are not distributed, as in FiftyOne's open-source release
+        (whose property answers ``None`` whatever the request asks)."""
+        return None
 
     prompt_id = property(lambda self: self.request_params.get("prompt_id"))
     active_fields = property(lambda self: self.request_params.get("active_fields") or [])
@@ -416,7 +419,13 @@ class ExecutionContext:
         self, operator_name: str, params: dict[str, Any] | None = None
     ) -> InvocationRequest:
         """Records a request to invoke ``operator_name``; returned in ``result.executor``."""
-        return self.executor.trigger(operator_name, params)
+        return self._requests().trigger(operator_name, params)
+
+    def _requests(self) -> Executor:
+        executor = self.executor
+        if executor is None:
+            executor = self.executor = Executor()
+        return executor
 
     def prompt(
         self,
@@ -434,7 +443,7 @@ class ExecutionContext:
         """Logs ``message`` (debug level) and records a ``console_log`` request."""
         shown = self.secrets.mask(message) if self._required_secrets else message
         logger.debug("%s: %s", self._operator_uri, shown)
-        self.executor.log(message)
+        self._requests().log(message)
         return self.trigger("console_log", {"message": message})
 
     def set_progress(self, progress: float | None = None, label: str | None = None) -> None:
@@ -462,6 +471,24 @@ class ExecutionContext:
     # -- serialization --------------------------------------------------------------------------
 
     def serialize(self) -> dict[str, Any]:
+        """FiftyOne's form of :meth:`request_data`: ``{"request_params": ..., "params": ...}``
+        (a delegated operation stored from it reads back the same)."""
+        data = self.request_data()
+        return {"request_params": data, "params": data["params"]}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The context's public state, as FiftyOne's ``to_dict()`` gives it: ``executor``,
+        ``params``, ``request_params``, ``user`` and ``pipeline`` (the pipeline stage's data
+        when this run is one, else ``None``). Not JSON: the executor is an object."""
+        return {
+            "executor": self.executor,
+            "params": self.params,
+            "request_params": self.request_params,
+            "user": self.user,
+            "pipeline": self.request_params.get("pipeline"),
+        }
+
+    def request_data(self) -> dict[str, Any]:
         """The request as JSON-ready data, for delegation: never secrets nor host objects.
 
         The dataset becomes its name and id and the view is serialized by the resolver.
@@ -476,13 +503,12 @@ class ExecutionContext:
         view = self.request_params.get("view")
         if self._view is not None:
             view = self.resolver.serialize_view(self._view)
-        data["view"] = view
+        if view is not None:  # a request without a view stays without one
+            data["view"] = view
         user = data.get("user")
         if user is not None and not isinstance(user, (str, int, float, dict)):
             data["user"] = self.user_id
         return data
-
-    to_dict = serialize
 
     def __getstate__(self) -> dict[str, Any]:
         # a pickled context must not carry secret values: the receiver resolves its own

@@ -37,13 +37,16 @@ Filter = str | Sequence[str] | None
 def serialize_context(context: Any) -> dict[str, Any]:
     """The JSON-ready dict stored for ``context``, without any secrets.
 
-    Accepts a dict or an object with ``to_dict()`` or ``serialize()`` (such as an execution
-    request); a value JSON cannot hold is a ``TypeError`` naming the problem.
+    Accepts a dict, an execution context (its :meth:`request_data`), or an object with
+    ``to_dict()`` or ``serialize()``; a value JSON cannot hold is a ``TypeError`` naming the
+    problem.
     """
     if context is None:
         data: Any = {}
     elif isinstance(context, Mapping):
         data = dict(context)
+    elif callable(getattr(context, "request_data", None)):
+        data = context.request_data()
     elif callable(getattr(context, "to_dict", None)):
         data = context.to_dict()
     elif callable(getattr(context, "serialize", None)):

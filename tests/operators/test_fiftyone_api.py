@@ -150,3 +150,41 @@ def test_pipeline_run_info_round_trips(installed):
     }
     assert fotypes.PipelineRunInfo.from_json({**data, "newer_field": 1}) == info
     assert fotypes.PipelineRunInfo.from_json(None) is None
+
+
+def test_fiftyone_plugins_exports_the_secrets_resolver(installed):
+    import fiftyone.plugins as fop
+
+    from fiftyone_plugins.secrets import PluginSecretsResolver
+
+    assert fop.PluginSecretsResolver is PluginSecretsResolver
+
+
+def test_execution_context_serializes_and_describes_itself_as_fiftyones(installed):
+    from fiftyone.operators.executor import ExecutionContext
+
+    request = {"dataset_name": "d", "params": {"a": 1}, "num_distributed_tasks": 4}
+    ctx = ExecutionContext(operator_uri="@me/p/op", request_params=request)
+    assert ctx.serialize() == {"request_params": request, "params": {"a": 1}}
+    assert ctx.to_dict() == {
+        "executor": None,  # none until something is requested of it
+        "params": {"a": 1},
+        "request_params": request,
+        "user": None,
+        "pipeline": None,
+    }
+    assert ctx.num_distributed_tasks is None  # not distributed, whatever the request says
+    ctx.trigger("reload_dataset")
+    assert [r.operator_uri for r in ctx.executor.requests] == ["reload_dataset"]
+
+
+def test_a_context_in_fiftyones_form_queues_and_reads_back(installed, env):
+    from fiftyone.operators.delegated import DelegatedOperationService
+    from fiftyone.operators.executor import ExecutionContext
+
+    ctx = ExecutionContext(request_params={"dataset_name": "d", "params": {"x": 2}})
+    service = DelegatedOperationService()
+    doc = service.queue_operation("@me/p/op", context=ctx.serialize())
+    assert service.get(doc.id).dataset_name == "d"
+    doc2 = service.queue_operation("@me/p/op", context=ctx)  # the object itself
+    assert service.get(doc2.id).context["params"] == {"x": 2}
