@@ -400,7 +400,7 @@ class ExecutionContext:
 
     def secret(self, key: str) -> str | None:
         """The value of the declared secret ``key``; ``None`` when unset or undeclared."""
-        return self.secrets[key]
+        return self.secrets.get(key)
 
     async def resolve_secret_values(self, keys: Iterable[str], **kwargs: Any) -> None:
         """Accepted for compatibility: secrets are resolved on first access."""

@@ -188,3 +188,65 @@ def test_a_context_in_fiftyones_form_queues_and_reads_back(installed, env):
     assert service.get(doc.id).dataset_name == "d"
     doc2 = service.queue_operation("@me/p/op", context=ctx)  # the object itself
     assert service.get(doc2.id).context["params"] == {"x": 2}
+
+
+class _Echo:
+    """Built lazily: an operator FiftyOne-style code supplies through the registry."""
+
+    @staticmethod
+    def make(builtin: bool = True):
+        import fiftyone.operators as foo
+        import fiftyone.operators.types as types
+
+        class Echo(foo.Operator):
+            @property
+            def config(self):
+                return foo.OperatorConfig("echo", allow_delegated_execution=True)
+
+            def resolve_input(self, ctx):
+                inputs = types.Object()
+                inputs.str("message")
+                return types.Property(inputs)
+
+            def execute(self, ctx):
+                return {"message": ctx.params.get("message")}
+
+        return Echo(_builtin=builtin)
+
+
+def test_registry_object_looks_up_in_its_own_listing(installed, env):
+    from fiftyone.operators.registry import OperatorRegistry
+
+    echo = _Echo.make()
+    assert echo.uri == "@voxel51/operators/echo"  # a builtin's URI, as in FiftyOne
+    with mock.patch.object(OperatorRegistry, "list_operators", return_value=[echo]):
+        assert OperatorRegistry().get_operator("@voxel51/operators/echo") is echo
+        assert OperatorRegistry().get_operator("@voxel51/operators/other") is None
+
+
+def test_execute_or_delegate_runs_and_queues_an_operator_the_registry_lists(installed, env):
+    from fiftyone.operators.delegated import DelegatedOperationService
+    from fiftyone.operators.executor import execute_or_delegate_operator
+    from fiftyone.operators.registry import OperatorRegistry
+
+    from fiftyone_plugins.errors import OperatorNotFoundError
+
+    uri = "@voxel51/operators/echo"
+    request = {"params": {"message": "hi"}}
+    with mock.patch.object(OperatorRegistry, "list_operators", return_value=[_Echo.make()]):
+        result = asyncio.run(execute_or_delegate_operator(uri, request))
+        assert result.to_json()["result"] == {"message": "hi"}
+        queued = asyncio.run(
+            execute_or_delegate_operator(uri, {**request, "request_delegation": True})
+        )
+    assert queued.delegated is True
+    assert DelegatedOperationService().get(queued.result["id"]).operator == uri
+    with pytest.raises(OperatorNotFoundError):
+        asyncio.run(execute_or_delegate_operator(uri, request))  # no longer listed
+
+
+def test_ctx_secret_of_an_undeclared_key_is_none(installed):
+    from fiftyone.operators.executor import ExecutionContext
+
+    ctx = ExecutionContext(operator_uri="@me/p/op", required_secrets=["K"], secrets={"K": "v"})
+    assert ctx.secret("K") == "v" and ctx.secret("OTHER") is None
