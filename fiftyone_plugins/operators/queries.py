@@ -26,6 +26,7 @@ __all__ = [
     "lineage_filters",
     "context_value",
     "paging_keywords",
+    "search_fields",
     "search_text",
     "serialize_context",
 ]
@@ -92,6 +93,28 @@ def search_text(search: str | Mapping[str, Any] | None) -> str | None:
     return re.sub(r"\\(.)", r"\1", inner) or None
 
 
+#: the fields a search can look in
+SEARCH_FIELDS = ("operator", "label")
+
+
+def search_fields(search: str | Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The fields of FiftyOne's ``{"term": [fields]}`` search (a set or list of
+    ``"operator"``, ``"label"``); both for a plain string. Any other field is a
+    ``ValueError``: this store has no Mongo query language to search arbitrary fields."""
+    if not isinstance(search, Mapping) or not search:
+        return SEARCH_FIELDS
+    fields = next(iter(search.values()))
+    if fields is None:
+        return SEARCH_FIELDS
+    if isinstance(fields, str):
+        fields = [fields]
+    chosen = tuple(f for f in SEARCH_FIELDS if f in set(fields))
+    unknown = sorted(set(fields) - set(SEARCH_FIELDS))
+    if unknown:
+        raise ValueError(f"cannot search in {', '.join(map(repr, unknown))}")
+    return chosen or SEARCH_FIELDS
+
+
 def paging_keywords(paging: Any) -> dict[str, Any]:
     """FiftyOne's ``DelegatedOperationPagingParams`` (or a dict of its fields) as keywords of
     :meth:`DelegatedOperationService.list_operations`."""
@@ -143,6 +166,7 @@ def build_query(
         delegation_targets=as_tuple(delegation_target),
         pinned=pinned,
         match=match or search_text(search),
+        match_fields=search_fields(search),
         sort_by=SortField.parse(sort_by),
         reverse=reverse,
         limit=limit,

@@ -250,3 +250,17 @@ def test_ctx_secret_of_an_undeclared_key_is_none(installed):
 
     ctx = ExecutionContext(operator_uri="@me/p/op", required_secrets=["K"], secrets={"K": "v"})
     assert ctx.secret("K") == "v" and ctx.secret("OTHER") is None
+
+
+def test_search_looks_only_in_the_fields_it_names(installed, env):
+    from fiftyone.operators.delegated import DelegatedOperationService
+
+    service = DelegatedOperationService()
+    service.queue_operation("@me/p/foo_baz", label="a label")
+    service.queue_operation("@me/p/op", label="foo_baz")
+    assert service.count(search={"foo_baz": {"operator", "label"}}) == 2
+    assert [d.label for d in service.list_operations(search={"foo_baz": {"label"}})] == ["foo_baz"]
+    assert service.count(search={".*foo_baz.*": ["operator"]}) == 1
+    assert service.count(search="foo_baz") == 2
+    with pytest.raises(ValueError, match="cannot search in 'context'"):
+        service.count(search={"x": {"context"}})

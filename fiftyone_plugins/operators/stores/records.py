@@ -458,10 +458,13 @@ def apply_changes(doc: DelegatedOperationDoc, changes: Mapping[str, Any]) -> Del
     return replaced(doc, **values)
 
 
-def matches_text(doc: DelegatedOperationDoc, text: str) -> bool:
-    """The ``match`` filter: case-insensitive substring of the operator URI or the label."""
+def matches_text(
+    doc: DelegatedOperationDoc, text: str, fields: tuple[str, ...] = ("operator", "label")
+) -> bool:
+    """The ``match`` filter: case-insensitive substring of the operator URI or the label
+    (those of the two in ``fields``)."""
     needle = text.lower()
-    return needle in (doc.operator or "").lower() or needle in (doc.label or "").lower()
+    return any(needle in (getattr(doc, field) or "").lower() for field in fields)
 
 
 __all__ = [
