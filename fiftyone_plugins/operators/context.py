@@ -34,6 +34,13 @@ logger = logging.getLogger("fiftyone_plugins.operators")
 _OBJECT_KEYS = frozenset({"params", "view", "dataset", "secrets"})
 
 
+def _from_request(key: str, empty: Callable[[], Any] | None = None) -> Any:
+    """A read-only property: ``request_params[key]``, or ``empty()`` when it is unset."""
+    if empty is None:
+        return property(lambda self: self.request_params.get(key))
+    return property(lambda self: self.request_params.get(key) or empty())
+
+
 class ExecutionContext:
     """The execution context of one operator run.
 
@@ -96,10 +103,6 @@ class ExecutionContext:
         self._view_target_require_flat = False
 
     # -- the request ---------------------------------------------------------------------------
-
-    @property
-    def operator_uri(self) -> str | None:
-        return self._operator_uri
 
     @property
     def plugin_name(self) -> str | None:
@@ -261,26 +264,6 @@ class ExecutionContext:
         return self.request_params.get("selected") or []
 
     @property
-    def selected_labels(self) -> list[Any]:
-        return self.request_params.get("selected_labels") or []
-
-    @property
-    def current_sample(self) -> Any:
-        return self.request_params.get("current_sample")
-
-    @property
-    def extended_selection(self) -> Any:
-        return self.request_params.get("extended_selection")
-
-    @property
-    def group_slice(self) -> Any:
-        return self.request_params.get("group_slice")
-
-    @property
-    def spaces(self) -> Any:
-        return self.request_params.get("spaces")
-
-    @property
     def query_performance(self) -> Any:
         """Whether the App asked for query-performance mode (``None`` when not said)."""
         return self.request_params.get("query_performance")
@@ -291,6 +274,15 @@ class ExecutionContext:
         (whose property answers ``None`` whatever the request asks)."""
         return None
 
+    operator_uri = property(lambda self: self._operator_uri)
+    selected_labels = _from_request("selected_labels", list)
+    current_sample = _from_request("current_sample")
+    extended_selection = _from_request("extended_selection")
+    group_slice = _from_request("group_slice")
+    spaces = _from_request("spaces")
+    delegated_operation_id = property(lambda self: self._delegated_operation_id)
+    delegation_target = _from_request("delegation_target")
+    results = _from_request("results", dict)
     prompt_id = property(lambda self: self.request_params.get("prompt_id"))
     active_fields = property(lambda self: self.request_params.get("active_fields") or [])
 
@@ -309,10 +301,6 @@ class ExecutionContext:
         return bool(self.request_params.get("delegated", False))
 
     @property
-    def delegated_operation_id(self) -> str | None:
-        return self._delegated_operation_id
-
-    @property
     def fanout(self) -> FanOutContext:
         """Which fan-out slice this run is (``.active`` False when it is not one)."""
         return FanOutContext.from_dict(self.request_params.get("fanout"))
@@ -325,14 +313,6 @@ class ExecutionContext:
     @property
     def requesting_delegated_execution(self) -> bool:
         return bool(self.request_params.get("request_delegation", False))
-
-    @property
-    def delegation_target(self) -> str | None:
-        return self.request_params.get("delegation_target")
-
-    @property
-    def results(self) -> dict[str, Any]:
-        return self.request_params.get("results") or {}
 
     @property
     def panel_id(self) -> str | None:
@@ -468,8 +448,7 @@ class ExecutionContext:
             dataset_id = None if dataset is None else self.resolver.id_of(dataset)
         return ExecutionStore.create(store_name, plugin_name, dataset_id=dataset_id)
 
-    # -- serialization --------------------------------------------------------------------------
-
+    # -- serialization: FiftyOne's two forms, and the request stored for delegation ----------
     def serialize(self) -> dict[str, Any]:
         """FiftyOne's form of :meth:`request_data`: ``{"request_params": ..., "params": ...}``
         (a delegated operation stored from it reads back the same)."""
@@ -477,9 +456,8 @@ class ExecutionContext:
         return {"request_params": data, "params": data["params"]}
 
     def to_dict(self) -> dict[str, Any]:
-        """The context's public state, as FiftyOne's ``to_dict()`` gives it: ``executor``,
-        ``params``, ``request_params``, ``user`` and ``pipeline`` (the pipeline stage's data
-        when this run is one, else ``None``). Not JSON: the executor is an object."""
+        """The public state, as FiftyOne's ``to_dict()``: ``executor`` (an object), ``params``,
+        ``request_params``, ``user``, ``pipeline`` (a pipeline stage's data, else ``None``)."""
         return {
             "executor": self.executor,
             "params": self.params,
@@ -489,10 +467,8 @@ class ExecutionContext:
         }
 
     def request_data(self) -> dict[str, Any]:
-        """The request as JSON-ready data, for delegation: never secrets nor host objects.
-
-        The dataset becomes its name and id and the view is serialized by the resolver.
-        """
+        """The request as JSON-ready data, for delegation: never secrets nor host objects (the
+        dataset becomes its name and id, the view is serialized by the resolver)."""
         data = {k: v for k, v in self.request_params.items() if k not in _OBJECT_KEYS}
         data["params"] = self.params
         if self._dataset is not None or self._view is not None:
