@@ -35,11 +35,14 @@ _EXPORTS = {
     "load_config": "config",
     "get_plugins_dir": "config",
     "PLUGIN_API_VERSION": "config",
+    # FiftyOne's ``fiftyone.plugins`` exports it too
+    "PluginSecretsResolver": "secrets",
 }
 
 __all__ = [
     "PLUGIN_API_VERSION",
     "PluginDefinition",
+    "PluginSecretsResolver",
     "__version__",
     "create_plugin",
     "delete_plugin",
@@ -105,3 +108,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         install_plugin_requirements,
         load_plugin_requirements,
     )
+    from .secrets import PluginSecretsResolver

@@ -7,7 +7,8 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     FiftyOnePluginsError
     ├── ConfigError                      a config file is unreadable or invalid (.path)
     ├── PluginError                      about one plugin (.name)
-    │   ├── PluginNotFoundError          no plugin of that name (.suggestions)
+    │   ├── PluginNotFoundError          no plugin of that name (.suggestions); also a
+    │   │                                ValueError, which FiftyOne raises there
     │   ├── PluginDefinitionError        invalid fiftyone.yml (.path, .reason)
     │   ├── PluginExistsError            target already exists and overwrite is off
     │   ├── BuiltinPluginError           builtin plugins cannot be disabled or deleted
@@ -23,7 +24,8 @@ knows the exit code the CLI should use, so the CLI only catches the base class::
     │   ├── UnsafeArchiveError           an archive entry was refused (.entry)
     │   └── NoPluginsFoundError          no manifest within max_depth
     ├── OperatorError                    about one operator (.uri)
-    │   ├── OperatorNotFoundError        unknown URI (.suggestions)
+    │   ├── OperatorNotFoundError        unknown URI (.suggestions); also a ValueError,
+    │   │                                as FiftyOne's get_operator raises
     │   ├── OperatorRegistrationError    bad registration: duplicate, undeclared, bad config
     │   ├── ValidationError              parameters do not match the input schema (.errors)
     │   ├── ExecutionError               execute() raised, or the run could not finish
@@ -107,7 +109,7 @@ class PluginError(FiftyOnePluginsError):
         super().__init__(message, name=name, **context)
 
 
-class PluginNotFoundError(PluginError):
+class PluginNotFoundError(PluginError, ValueError):
     """No plugin with the given name (or directory) exists."""
 
     suggestions: list[str]
@@ -209,7 +211,7 @@ class OperatorError(FiftyOnePluginsError):
         super().__init__(message, uri=uri, **context)
 
 
-class OperatorNotFoundError(OperatorError):
+class OperatorNotFoundError(OperatorError, ValueError):
     """No operator with the given URI is registered."""
 
     suggestions: list[str]

@@ -177,8 +177,7 @@ def _set_enabled(name: str, enabled: bool, allow_missing: bool) -> None:
             if not isinstance(settings, dict):
                 settings = plugins[name] = {}
             settings["enabled"] = False
-        if not plugins:
-            data.pop("plugins", None)
+        # an emptied "plugins" object stays, as FiftyOne leaves it
 
     _config.update_app_config(change)
     discovery.invalidate()

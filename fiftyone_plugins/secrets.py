@@ -214,10 +214,15 @@ class ISecret:
         return bool(self._value)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ISecret) and other.key == self.key and other.value == self.value
+        # as in FiftyOne, a secret equals another secret or a string holding the same value
+        if isinstance(other, ISecret):
+            other = other.value
+        if not isinstance(other, (str, bytes)) or not other:
+            return False
+        return str(self._value) == str(other)
 
     def __hash__(self) -> int:
-        return hash(self._key)
+        return hash(str(self._value))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(key={self._key!r}, value={REDACTED!r})"
@@ -252,7 +257,8 @@ class PluginSecretsResolver:
     logged as an error, as in FiftyOne). One instance per process."""
 
     _instance: PluginSecretsResolver | None = None
-    _registered: dict[str, list[str]] = {}
+    #: operator URI -> the keys its plugin declares (FiftyOne's attribute name)
+    _registered_secrets: dict[str, list[str]] = {}
 
     def __new__(cls) -> PluginSecretsResolver:
         if cls._instance is None:
@@ -264,12 +270,12 @@ class PluginSecretsResolver:
     client: EnvSecretProvider
 
     def register_operator(self, operator_uri: str, required_secrets: Iterable[str]) -> None:
-        self._registered[operator_uri] = list(required_secrets or ())
+        self._registered_secrets[operator_uri] = list(required_secrets or ())
 
     def _allowed(self, keys: Iterable[str], operator_uri: str) -> list[str] | None:
         import logging
 
-        declared = self._registered.get(operator_uri)
+        declared = self._registered_secrets.get(operator_uri)
         wanted = list(keys)
         if not declared:
             logging.getLogger("fiftyone_plugins").error(
@@ -287,10 +293,12 @@ class PluginSecretsResolver:
     def get_secret_sync(self, key: str, operator_uri: str, **kwargs: Any) -> ISecret | None:
         if self._allowed([key], operator_uri) is None:
             return None
-        return self.client.get_sync(key)
+        return self.client.get_sync(key, **kwargs)
 
     async def get_secret(self, key: str, operator_uri: str, **kwargs: Any) -> ISecret | None:
-        return self.get_secret_sync(key, operator_uri)
+        if self._allowed([key], operator_uri) is None:
+            return None
+        return await self.client.get(key, **kwargs)  # the client's async API, as in FiftyOne
 
     async def get_multiple(
         self, keys: Iterable[str], operator_uri: str, **kwargs: Any

@@ -230,7 +230,8 @@ def test_get_plugin_from_a_broken_folder_raises_the_definition_error(env):
 
 def test_public_api_is_pinned():
     expected = {
-        "PLUGIN_API_VERSION", "PluginDefinition", "__version__", "create_plugin",
+        "PLUGIN_API_VERSION", "PluginDefinition", "PluginSecretsResolver", "__version__",
+        "create_plugin",
         "delete_plugin", "disable_plugin", "download_plugin", "enable_plugin",
         "ensure_plugin_compatibility", "ensure_plugin_requirements", "errors", "find_plugin",
         "get_plugin", "get_plugins_dir", "install_plugin_requirements", "is_plugin_enabled",

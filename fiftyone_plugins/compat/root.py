@@ -56,19 +56,29 @@ class _Unavailable:
 class ConfigView:
     """``fo.config``: reads the current config, and assignments (``fo.config.plugins_dir =
     path``, as FiftyOne's code and tests make) set that field for this process, over the
-    environment and the config file; assigning ``None`` removes the setting."""
+    environment and the config file; assigning ``None`` (or ``del fo.config.name``) removes
+    the setting. A field set here reads back as the object assigned (a ``Path`` stays a
+    ``Path``, as in FiftyOne), so ``mock.patch("fiftyone.config.plugins_dir", path)``
+    sets, reads and restores it."""
 
     def __getattr__(self, name: str) -> Any:
-        from ..config import load_config
+        from ..config import load_config, overrides
 
         if name.startswith("_"):
             raise AttributeError(name)
-        return getattr(load_config(), name)
+        config = load_config()  # validates the assigned value, as every reader does
+        assigned = overrides()
+        return assigned[name] if name in assigned else getattr(config, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         from ..config import set_override
 
         set_override(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        from ..config import set_override
+
+        set_override(name, None)
 
     def __dir__(self) -> list[str]:
         from ..config import load_config

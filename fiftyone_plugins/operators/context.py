@@ -34,6 +34,13 @@ logger = logging.getLogger("fiftyone_plugins.operators")
 _OBJECT_KEYS = frozenset({"params", "view", "dataset", "secrets"})
 
 
+def _from_request(key: str, empty: Callable[[], Any] | None = None) -> Any:
+    """A read-only property: ``request_params[key]``, or ``empty()`` when it is unset."""
+    if empty is None:
+        return property(lambda self: self.request_params.get(key))
+    return property(lambda self: self.request_params.get(key) or empty())
+
+
 class ExecutionContext:
     """The execution context of one operator run.
 
@@ -71,7 +78,9 @@ class ExecutionContext:
             params = request_params["params"] = {}
         #: the operator's parameters: a plain mutable dict
         self.params: dict[str, Any] = params
-        self.executor = executor if executor is not None else Executor()
+        #: collects ``trigger``/``ops`` requests; ``None`` until something is requested of a
+        #: context built without one (FiftyOne's contexts have no executor by default)
+        self.executor: Executor | None = executor
         self.user = request_params.get("user")
         self.event_args: dict[str, Any] = {}
         self._set_progress = set_progress
@@ -94,10 +103,6 @@ class ExecutionContext:
         self._view_target_require_flat = False
 
     # -- the request ---------------------------------------------------------------------------
-
-    @property
-    def operator_uri(self) -> str | None:
-        return self._operator_uri
 
     @property
     def plugin_name(self) -> str | None:
@@ -259,35 +264,25 @@ class ExecutionContext:
         return self.request_params.get("selected") or []
 
     @property
-    def selected_labels(self) -> list[Any]:
-        return self.request_params.get("selected_labels") or []
-
-    @property
-    def current_sample(self) -> Any:
-        return self.request_params.get("current_sample")
-
-    @property
-    def extended_selection(self) -> Any:
-        return self.request_params.get("extended_selection")
-
-    @property
-    def group_slice(self) -> Any:
-        return self.request_params.get("group_slice")
-
-    @property
-    def spaces(self) -> Any:
-        return self.request_params.get("spaces")
-
-    @property
     def query_performance(self) -> Any:
         """Whether the App asked for query-performance mode (``None`` when not said)."""
         return self.request_params.get("query_performance")
 
     @property
-    def num_distributed_tasks(self) -> Any:
-        """How many parallel tasks a distributed run has (``None``: not distributed)."""
-        return self.request_params.get("num_distributed_tasks")
+    def num_distributed_tasks(self) -> None:
+        """Always ``None``: runs are not distributed, as in FiftyOne's open-source release
+        (whose property answers ``None`` whatever the request asks)."""
+        return None
 
+    operator_uri = property(lambda self: self._operator_uri)
+    selected_labels = _from_request("selected_labels", list)
+    current_sample = _from_request("current_sample")
+    extended_selection = _from_request("extended_selection")
+    group_slice = _from_request("group_slice")
+    spaces = _from_request("spaces")
+    delegated_operation_id = property(lambda self: self._delegated_operation_id)
+    delegation_target = _from_request("delegation_target")
+    results = _from_request("results", dict)
     prompt_id = property(lambda self: self.request_params.get("prompt_id"))
     active_fields = property(lambda self: self.request_params.get("active_fields") or [])
 
@@ -306,10 +301,6 @@ class ExecutionContext:
         return bool(self.request_params.get("delegated", False))
 
     @property
-    def delegated_operation_id(self) -> str | None:
-        return self._delegated_operation_id
-
-    @property
     def fanout(self) -> FanOutContext:
         """Which fan-out slice this run is (``.active`` False when it is not one)."""
         return FanOutContext.from_dict(self.request_params.get("fanout"))
@@ -322,14 +313,6 @@ class ExecutionContext:
     @property
     def requesting_delegated_execution(self) -> bool:
         return bool(self.request_params.get("request_delegation", False))
-
-    @property
-    def delegation_target(self) -> str | None:
-        return self.request_params.get("delegation_target")
-
-    @property
-    def results(self) -> dict[str, Any]:
-        return self.request_params.get("results") or {}
 
     @property
     def panel_id(self) -> str | None:
@@ -397,7 +380,7 @@ class ExecutionContext:
 
     def secret(self, key: str) -> str | None:
         """The value of the declared secret ``key``; ``None`` when unset or undeclared."""
-        return self.secrets[key]
+        return self.secrets.get(key)
 
     async def resolve_secret_values(self, keys: Iterable[str], **kwargs: Any) -> None:
         """Accepted for compatibility: secrets are resolved on first access."""
@@ -416,7 +399,13 @@ class ExecutionContext:
         self, operator_name: str, params: dict[str, Any] | None = None
     ) -> InvocationRequest:
         """Records a request to invoke ``operator_name``; returned in ``result.executor``."""
-        return self.executor.trigger(operator_name, params)
+        return self._requests().trigger(operator_name, params)
+
+    def _requests(self) -> Executor:
+        executor = self.executor
+        if executor is None:
+            executor = self.executor = Executor()
+        return executor
 
     def prompt(
         self,
@@ -434,7 +423,7 @@ class ExecutionContext:
         """Logs ``message`` (debug level) and records a ``console_log`` request."""
         shown = self.secrets.mask(message) if self._required_secrets else message
         logger.debug("%s: %s", self._operator_uri, shown)
-        self.executor.log(message)
+        self._requests().log(message)
         return self.trigger("console_log", {"message": message})
 
     def set_progress(self, progress: float | None = None, label: str | None = None) -> None:
@@ -459,13 +448,27 @@ class ExecutionContext:
             dataset_id = None if dataset is None else self.resolver.id_of(dataset)
         return ExecutionStore.create(store_name, plugin_name, dataset_id=dataset_id)
 
-    # -- serialization --------------------------------------------------------------------------
-
+    # -- serialization: FiftyOne's two forms, and the request stored for delegation ----------
     def serialize(self) -> dict[str, Any]:
-        """The request as JSON-ready data, for delegation: never secrets nor host objects.
+        """FiftyOne's form of :meth:`request_data`: ``{"request_params": ..., "params": ...}``
+        (a delegated operation stored from it reads back the same)."""
+        data = self.request_data()
+        return {"request_params": data, "params": data["params"]}
 
-        The dataset becomes its name and id and the view is serialized by the resolver.
-        """
+    def to_dict(self) -> dict[str, Any]:
+        """The public state, as FiftyOne's ``to_dict()``: ``executor`` (an object), ``params``,
+        ``request_params``, ``user``, ``pipeline`` (a pipeline stage's data, else ``None``)."""
+        return {
+            "executor": self.executor,
+            "params": self.params,
+            "request_params": self.request_params,
+            "user": self.user,
+            "pipeline": self.request_params.get("pipeline"),
+        }
+
+    def request_data(self) -> dict[str, Any]:
+        """The request as JSON-ready data, for delegation: never secrets nor host objects (the
+        dataset becomes its name and id, the view is serialized by the resolver)."""
         data = {k: v for k, v in self.request_params.items() if k not in _OBJECT_KEYS}
         data["params"] = self.params
         if self._dataset is not None or self._view is not None:
@@ -476,13 +479,12 @@ class ExecutionContext:
         view = self.request_params.get("view")
         if self._view is not None:
             view = self.resolver.serialize_view(self._view)
-        data["view"] = view
+        if view is not None:  # a request without a view stays without one
+            data["view"] = view
         user = data.get("user")
         if user is not None and not isinstance(user, (str, int, float, dict)):
             data["user"] = self.user_id
         return data
-
-    to_dict = serialize
 
     def __getstate__(self) -> dict[str, Any]:
         # a pickled context must not carry secret values: the receiver resolves its own

@@ -10,9 +10,11 @@ queue below it knows nothing of workers.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..errors import InvalidStateTransitionError
 from .queries import Filter, as_tuple, serialize_context
 from .request import SECRET_KEYS
 from .result import ExecutionResult
@@ -20,6 +22,8 @@ from .runner import ProgressWriter, default_worker_id, resolve_runner
 from .service import MAX_ATTEMPTS_KEY, DelegatedOperation, OperationService
 from .stores.records import ExecutionProgress, ExecutionRunState, SortField
 from .worker import Runner, Worker
+
+logger = logging.getLogger("fiftyone_plugins.operators")
 
 #: the keys of FiftyOne's ``count(filters=...)`` dict that name a filter of this service
 _FILTER_KEYS = ("operator", "dataset_name", "dataset_id", "run_state", "delegation_target")
@@ -135,20 +139,25 @@ class DelegatedOperationService(OperationService):
         *,
         runner: Runner | str | None = None,
         **kwargs: Any,
-    ) -> DelegatedOperation:
+    ) -> DelegatedOperation | None:
         """Runs one queued (or scheduled) operation, a record or its id, in this process, as
         FiftyOne's service does; returns its final record.
 
         The operation is taken with a compare-and-set from ``queued``/``scheduled`` to
-        ``running`` (another worker cannot take it meanwhile, and an operation already taken
-        is an :class:`~fiftyone_plugins.errors.InvalidStateTransitionError`); its progress is
+        ``running``, so another worker cannot take it meanwhile. One that cannot be taken
+        (already running elsewhere, or finished) is not run and its record is left as it
+        is: the answer is ``None``, as FiftyOne's, with a warning logged. Its progress is
         written as it runs; the outcome is recorded the way workers record it. ``log``,
         ``run_link``, ``monitor`` and ``check_interval_seconds`` are accepted for FiftyOne's
         callers; ``delegated launch --monitor`` is this library's watched mode.
         """
         op_id = str(getattr(operation, "id", operation))
         worker_id = default_worker_id()
-        doc = self.set_running(op_id, worker_id=worker_id)
+        try:
+            doc = self.set_running(op_id, worker_id=worker_id)
+        except InvalidStateTransitionError as e:
+            logger.warning("Not running delegated operation %s: %s", op_id, e)
+            return None
         progress = ProgressWriter(self, op_id, worker_id)
         try:
             outcome = ExecutionResult.from_outcome(resolve_runner(runner)(doc, progress))

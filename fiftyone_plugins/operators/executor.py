@@ -302,8 +302,14 @@ async def execute_or_delegate_operator(
     As in FiftyOne, a request that cannot even start (unknown operator, invalid parameters,
     unknown dataset) raises; a failure of the operator itself is in ``result.error``.
     Generators are always exhausted here (``exhaust`` is accepted for FiftyOne's callers);
-    what they yielded is in ``result.yielded``.
+    what they yielded is in ``result.yielded``. A URI the registry does not know is also
+    looked for in ``OperatorRegistry().list_operators()``, where FiftyOne looks it up (so
+    operators a host or a test supplies there run).
     """
+    if isinstance(operator_uri, str) and not _registry.operator_exists(operator_uri):
+        found = _registry.OperatorRegistry().get_operator(operator_uri)
+        if found is not None:
+            operator_uri = found
     result = await execute_operator_async(operator_uri, request_params)
     if isinstance(result.to_exception(), _CANNOT_START):
         result.raise_exceptions()

@@ -56,12 +56,13 @@ JSON_ONLY_FIELDS = ("rerunnable", "allow_distributed_execution", "risk_level")
 class OperatorConfig:
     """An operator's static description.
 
-    Every field is a plain attribute that may be changed after construction. Keywords this
-    class does not know are kept in :attr:`kwargs` (FiftyOne adds fields over time, and
-    plugins written for newer releases pass them). ``label`` defaults to ``name`` and
-    ``resolve_execution_options_on_change`` to ``dynamic``. ``risk_level`` (a
-    ``types.RiskLevel``, or its name) defaults to ``DANGEROUS``, as in FiftyOne;
-    ``allow_distributed_execution`` is accepted and kept (a delegated operation runs in one
+    Every field but ``risk_level`` is a plain attribute that may be changed after
+    construction. Keywords this class does not know are kept in :attr:`kwargs` (FiftyOne adds
+    fields over time, and plugins written for newer releases pass them). ``label`` defaults
+    to ``name`` and ``resolve_execution_options_on_change`` to ``dynamic``. As in FiftyOne:
+    ``risk_level`` (a ``types.RiskLevel``, or its name in any case) defaults to
+    ``DANGEROUS`` and is read-only; ``allow_distributed_execution`` is accepted and is always
+    ``False`` (FiftyOne's open-source release sets it so; a delegated operation runs in one
     worker here); ``rerunnable`` says whether ``delegated rerun`` may queue it again.
     """
 
@@ -111,9 +112,10 @@ class OperatorConfig:
             if resolve_execution_options_on_change is None
             else resolve_execution_options_on_change
         )
-        self.allow_distributed_execution = allow_distributed_execution
+        # accepted, never honoured: FiftyOne's open-source config forces it off too
+        self.allow_distributed_execution = False
         self.rerunnable = rerunnable
-        self.risk_level = risk_level
+        self._risk_level = parse_risk_level(risk_level)
         #: whether FiftyOne's forms add their view-target input to this operator's form
         self.view_target = view_target
         #: keywords this class does not know, kept as given
@@ -121,12 +123,8 @@ class OperatorConfig:
 
     @property
     def risk_level(self) -> RiskLevel:
-        """The declared :class:`~.types.RiskLevel`."""
+        """The declared :class:`~.types.RiskLevel` (read-only, as in FiftyOne)."""
         return self._risk_level
-
-    @risk_level.setter
-    def risk_level(self, value: Any) -> None:
-        self._risk_level = parse_risk_level(value)
 
     def __getattr__(self, name: str) -> Any:
         # unknown keywords read like fields: OperatorConfig(name="x", foo=1).foo == 1

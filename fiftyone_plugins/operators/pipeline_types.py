@@ -5,17 +5,24 @@ Names follow FiftyOne's (``Pipeline``, ``PipelineStage`` with ``operator_uri``, 
 pipeline plugins written for FiftyOne build the same objects here. Beyond them a stage has
 ``always_run`` (runs even after an earlier stage failed: cleanup, notification),
 ``rerunnable`` (whether a rerun of a failed pipeline may run this stage again) and
-``delegation_target`` (a per-stage override of where its child operation runs). Unknown keys
-are accepted and ignored, for pipelines written by newer versions.
+``delegation_target`` (a per-stage override of where its child operation runs); ``to_json``
+writes these two only when they differ from their defaults, so a FiftyOne pipeline
+serializes as FiftyOne serializes it. Unknown keys are accepted and ignored, for pipelines
+written by newer versions. As in FiftyOne, a ``num_distributed_tasks`` below 1 means "not
+distributed" (``None``), ``from_json(None)`` is ``None``, and :class:`PipelineRunInfo` is the
+record of a pipeline's progress FiftyOne keeps on its operation.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Pipeline", "PipelineContext", "PipelineStage"]
+__all__ = ["Pipeline", "PipelineContext", "PipelineRunInfo", "PipelineStage"]
+
+#: stage fields beyond FiftyOne's, with their defaults (left out of ``to_json`` when unchanged)
+_EXTENSIONS = {"rerunnable": True, "delegation_target": None}
 
 
 @dataclasses.dataclass
@@ -34,9 +41,8 @@ class PipelineStage:
         if not self.operator_uri or not isinstance(self.operator_uri, str):
             raise ValueError("A pipeline stage needs an operator_uri")
         if self.num_distributed_tasks is not None:
-            self.num_distributed_tasks = int(self.num_distributed_tasks)
-            if self.num_distributed_tasks < 1:
-                raise ValueError("num_distributed_tasks must be >= 1")
+            tasks = int(self.num_distributed_tasks)
+            self.num_distributed_tasks = tasks if tasks >= 1 else None  # as in FiftyOne
 
     @property
     def display_name(self) -> str:
@@ -45,6 +51,9 @@ class PipelineStage:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["params"] = None if self.params is None else dict(self.params)
+        for key, default in _EXTENSIONS.items():
+            if data[key] == default:
+                del data[key]
         return data
 
     @classmethod
@@ -79,8 +88,11 @@ class Pipeline:
         return {"stages": [s.to_json() for s in self.stages]}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> Pipeline:
-        """From ``{"stages": [...]}`` (FiftyOne's current form) or a list of stages."""
+    def from_json(cls, data: Any) -> Pipeline | None:
+        """From ``{"stages": [...]}`` (FiftyOne's current form) or a list of stages;
+        ``None`` stays ``None``."""
+        if data is None:
+            return None
         items = data.get("stages") or [] if isinstance(data, Mapping) else data
         return cls(stages=[PipelineStage.from_json(s) for s in items])
 
@@ -91,9 +103,31 @@ class Pipeline:
         if isinstance(value, Pipeline):
             return value
         if isinstance(value, Mapping):
-            return cls.from_json(value)
+            return cls.from_json(value) or cls()
         stages = [s if isinstance(s, PipelineStage) else PipelineStage.from_json(s) for s in value]
         return cls(stages=stages)
+
+
+@dataclasses.dataclass
+class PipelineRunInfo:
+    """FiftyOne's record of a delegated pipeline's progress: whether it is ``active``, the
+    stage it is at, how many child operations each stage expects, and the children's errors
+    by operation id."""
+
+    active: bool = True
+    stage_index: int = 0
+    expected_children: list[Any] | None = None
+    child_errors: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> PipelineRunInfo | None:
+        if data is None:
+            return None
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclasses.dataclass

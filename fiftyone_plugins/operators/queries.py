@@ -26,6 +26,7 @@ __all__ = [
     "lineage_filters",
     "context_value",
     "paging_keywords",
+    "search_fields",
     "search_text",
     "serialize_context",
 ]
@@ -37,13 +38,16 @@ Filter = str | Sequence[str] | None
 def serialize_context(context: Any) -> dict[str, Any]:
     """The JSON-ready dict stored for ``context``, without any secrets.
 
-    Accepts a dict or an object with ``to_dict()`` or ``serialize()`` (such as an execution
-    request); a value JSON cannot hold is a ``TypeError`` naming the problem.
+    Accepts a dict, an execution context (its :meth:`request_data`), or an object with
+    ``to_dict()`` or ``serialize()``; a value JSON cannot hold is a ``TypeError`` naming the
+    problem.
     """
     if context is None:
         data: Any = {}
     elif isinstance(context, Mapping):
         data = dict(context)
+    elif callable(getattr(context, "request_data", None)):
+        data = context.request_data()
     elif callable(getattr(context, "to_dict", None)):
         data = context.to_dict()
     elif callable(getattr(context, "serialize", None)):
@@ -87,6 +91,28 @@ def search_text(search: str | Mapping[str, Any] | None) -> str | None:
     while inner.endswith(".*") and not inner.endswith("\\.*"):
         inner = inner[:-2]
     return re.sub(r"\\(.)", r"\1", inner) or None
+
+
+#: the fields a search can look in
+SEARCH_FIELDS = ("operator", "label")
+
+
+def search_fields(search: str | Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The fields of FiftyOne's ``{"term": [fields]}`` search (a set or list of
+    ``"operator"``, ``"label"``); both for a plain string. Any other field is a
+    ``ValueError``: this store has no Mongo query language to search arbitrary fields."""
+    if not isinstance(search, Mapping) or not search:
+        return SEARCH_FIELDS
+    fields = next(iter(search.values()))
+    if fields is None:
+        return SEARCH_FIELDS
+    if isinstance(fields, str):
+        fields = [fields]
+    chosen = tuple(f for f in SEARCH_FIELDS if f in set(fields))
+    unknown = sorted(set(fields) - set(SEARCH_FIELDS))
+    if unknown:
+        raise ValueError(f"cannot search in {', '.join(map(repr, unknown))}")
+    return chosen or SEARCH_FIELDS
 
 
 def paging_keywords(paging: Any) -> dict[str, Any]:
@@ -140,6 +166,7 @@ def build_query(
         delegation_targets=as_tuple(delegation_target),
         pinned=pinned,
         match=match or search_text(search),
+        match_fields=search_fields(search),
         sort_by=SortField.parse(sort_by),
         reverse=reverse,
         limit=limit,

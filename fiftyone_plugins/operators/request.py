@@ -183,7 +183,7 @@ class ExecutionRequest:
         """What a delegated operation stores of the request ``ctx`` ran with: JSON-ready,
         without host objects (the dataset becomes its name and id, the view is serialized),
         secrets, nor ``request_delegation``; any secret value masked, even as a parameter."""
-        data = without_secrets(ctx.serialize())
+        data = without_secrets(ctx.request_data())
         data.pop("request_delegation", None)
         return secrets.mask_data(data)  # type: ignore[no-any-return]
 

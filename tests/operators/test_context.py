@@ -80,8 +80,9 @@ def test_datasets_resolve_through_the_resolver():
     view = View(dataset)
     ctx = foo.ExecutionContext({}, view=view, resolver=resolver)
     assert ctx.dataset is dataset and ctx.view is view
-    data = ctx.serialize()
+    data = ctx.request_data()
     assert data["dataset_name"] == "flowers" and data["dataset_id"] == uid
+    assert set(ctx.serialize()) == {"request_params", "params"}  # FiftyOne's form
     assert resolver.load_view(dataset, data["view"]) is view
     json.dumps(data)
 
@@ -93,8 +94,9 @@ def test_serialize_never_holds_secrets_or_objects():
         required_secrets=["K"],
     )
     assert ctx.secrets["K"] == "hunter2"
-    data = ctx.serialize()
+    data = ctx.request_data()
     assert "secrets" not in data and "dataset" not in data
+    assert "hunter2" not in json.dumps(ctx.serialize())
     assert "hunter2" not in repr(ctx) and "hunter2" not in json.dumps(data)
 
 

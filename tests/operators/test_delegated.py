@@ -542,8 +542,13 @@ def test_execute_operation_runs_one_given_operation(service):
     done = service.execute_operation(second, runner=runner)
     assert done.run_state is ExecutionRunState.COMPLETED and done.result == {"double": 6}
     assert service.get(first.id).run_state is ExecutionRunState.QUEUED  # only that one
-    with pytest.raises(InvalidStateTransitionError):
-        service.execute_operation(second.id, runner=runner)  # no longer queued
+    # no longer queued: not run, record unchanged, None (as FiftyOne's service answers)
+    assert service.execute_operation(second.id, runner=runner) is None
+    assert service.get(second.id).run_state is ExecutionRunState.COMPLETED
+    taken = service.queue_operation("@org/plugin/c")
+    service.set_running(taken.id)
+    assert service.execute_operation(taken, runner=runner) is None
+    assert service.get(taken.id).run_state is ExecutionRunState.RUNNING
 
     def failing(doc, progress):
         raise RuntimeError("nope")

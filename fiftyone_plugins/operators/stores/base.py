@@ -47,7 +47,8 @@ class OperationQuery:
     """Which operations to find and in what order.
 
     Each filter left as ``None`` matches everything; a tuple matches any of its values.
-    ``match`` is a case-insensitive substring of the operator URI or the label;
+    ``match`` is a case-insensitive substring of the operator URI or the label (of the
+    fields in ``match_fields`` only: ``"operator"``, ``"label"``);
     ``schedule_ids`` and ``parent_ids`` select the operations a schedule fired or the children
     of a pipeline or fan-out (``parent_ids=(None,)``: top-level operations only). Ties in the sort
     order keep insertion order (reversed with ``reverse``).
@@ -61,6 +62,7 @@ class OperationQuery:
     delegation_targets: tuple[str | None, ...] | None = None
     pinned: bool | None = None
     match: str | None = None
+    match_fields: tuple[str, ...] = ("operator", "label")
     schedule_ids: tuple[str, ...] | None = None
     parent_ids: tuple[str | None, ...] | None = None
     sort_by: SortField = SortField.QUEUED_AT

@@ -57,7 +57,7 @@ def _matches(doc: DelegatedOperationDoc, q: OperationQuery) -> bool:
             return False
     if q.pinned is not None and doc.pinned != q.pinned:
         return False
-    return not (q.match and not matches_text(doc, q.match))
+    return not (q.match and not matches_text(doc, q.match, q.match_fields))
 
 
 def _matches_raw(op_id: str, data: Any, q: OperationQuery) -> bool:
@@ -84,7 +84,7 @@ def _matches_raw(op_id: str, data: Any, q: OperationQuery) -> bool:
         return False
     if q.match:
         needle = q.match.lower()
-        texts = [raw.get("operator"), raw.get("label")]
+        texts = [raw.get(field) for field in q.match_fields]
         return any(isinstance(t, str) and needle in t.lower() for t in texts)
     return True
 

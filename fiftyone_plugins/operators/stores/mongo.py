@@ -294,7 +294,7 @@ class MongoStore(MongoSchedules, DelegatedOperationStore):
             spec["pinned"] = q.pinned
         if q.match:
             pattern = {"$regex": re.escape(q.match), "$options": "i"}
-            spec["$or"] = [{"operator": pattern}, {"label": pattern}]
+            spec["$or"] = [{field: pattern} for field in q.match_fields] or [{"_id": None}]
         return spec
 
     def find(self, query: OperationQuery) -> list[DelegatedOperationDoc]:

@@ -458,10 +458,10 @@ def apply_changes(doc: DelegatedOperationDoc, changes: Mapping[str, Any]) -> Del
     return replaced(doc, **values)
 
 
-def matches_text(doc: DelegatedOperationDoc, text: str) -> bool:
+def matches_text(doc: DelegatedOperationDoc, text: str, fields: Any = None) -> bool:
     """The ``match`` filter: case-insensitive substring of the operator URI or the label."""
     needle = text.lower()
-    return needle in (doc.operator or "").lower() or needle in (doc.label or "").lower()
+    return any(needle in (getattr(doc, f) or "").lower() for f in fields or ("operator", "label"))
 
 
 __all__ = [

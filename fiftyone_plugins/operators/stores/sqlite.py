@@ -267,10 +267,10 @@ class SQLiteStore(SQLiteFile, SQLiteSchedules, DelegatedOperationStore):
             clauses.append("pinned = ?")
             params.append(int(q.pinned))
         if q.match:
-            clauses.append(
-                "(instr(lower(operator), ?) > 0 OR instr(lower(coalesce(label, '')), ?) > 0)"
-            )
-            params.extend([q.match.lower()] * 2)
+            columns = {"operator": "operator", "label": "coalesce(label, '')"}
+            tests = [f"instr(lower({columns[f]}), ?) > 0" for f in q.match_fields]
+            clauses.append("(" + " OR ".join(tests or ["0"]) + ")")
+            params.extend([q.match.lower()] * len(tests))
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     def find(self, query: OperationQuery) -> list[DelegatedOperationDoc]:

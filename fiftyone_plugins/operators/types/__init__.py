@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..pipeline_types import Pipeline, PipelineRunInfo, PipelineStage
 from ..risk import RiskLevel
 from .base import BaseType, callable_ref, to_jsonable
 from .layouts import (
@@ -145,6 +146,9 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "RiskLevel",
+    "Pipeline",
+    "PipelineRunInfo",
+    "PipelineStage",
     "Action",
     "AlertView",
     "ArrowNavView",

@@ -152,6 +152,10 @@ def ids(docs):
         (OperationQuery(match="export"), "ac"),
         (OperationQuery(match="NIGHT"), "a"),
         (OperationQuery(match="nothing like it"), ""),
+        (OperationQuery(match="night", match_fields=("label",)), "a"),
+        (OperationQuery(match="night", match_fields=("operator",)), ""),
+        (OperationQuery(match="export", match_fields=("operator",)), "ac"),
+        (OperationQuery(match="export", match_fields=("label",)), ""),
         (OperationQuery(dataset_names=("ds1",), run_states=(C,)), "c"),
     ],
 )
