@@ -94,8 +94,7 @@ class ExecutionStore:
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of ``key``, or ``default`` if it is absent or expired."""
-        doc = self._store_service.get_key(self.store_name, key)
-        return default if doc is None else doc.value
+        return self._store_service.read_value(self.store_name, key, default)
 
     def set(
         self, key: str, value: Any, ttl: float | None = None, policy: str | None = None

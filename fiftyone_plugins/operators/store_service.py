@@ -161,7 +161,10 @@ class ExecutionStoreService:
         return self.get_store(store_name) is not None
 
     def delete_store(self, store_name: str) -> int:
-        """Removes the store's keys and registration; returns how many there were."""
+        """Removes the store's keys and registration; returns how many there were. (A custom
+        store without a registry has its keys removed.)"""
+        if not self._keeps_registry():
+            return self._backend.kv_clear(self.scope(store_name))
         return self._backend.kv_drop_stores(self._context(store_name))
 
     def clear_cache(self, store_name: str | None = None) -> int:
@@ -187,10 +190,22 @@ class ExecutionStoreService:
         scope = self.scope(store_name)
         _check_value(value)
         expires = self._expiry(ttl)
-        self._backend.kv_set(
-            scope, _check_key(key), value, expires, policy=KeyPolicy.parse(policy)
-        )
+        if KeyPolicy.parse(policy) is KeyPolicy.EVICT and expires is None:
+            self._backend.kv_set(scope, _check_key(key), value, None, policy=KeyPolicy.EVICT)
+        else:  # the call a store written before policies existed takes
+            self._backend.kv_set(scope, _check_key(key), value, expires)
         return scope, expires
+
+    def read_value(self, store_name: str, key: str, default: Any = None) -> Any:
+        """The value of ``key`` or ``default``, without its times (what ``ExecutionStore.get``
+        needs, and all a store written before the full API provides)."""
+        scope = self.scope(store_name)
+        found, value = self._backend.kv_get(scope, _check_key(key), utcnow())
+        return value if found else default
+
+    def _keeps_registry(self) -> bool:
+        overridden = type(self._backend).kv_drop_stores
+        return overridden is not DelegatedOperationStore.kv_drop_stores
 
     def set_key(
         self,

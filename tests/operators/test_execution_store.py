@@ -192,3 +192,38 @@ def test_subscribe_is_not_provided():
         s.subscribe(lambda message: None)
     with pytest.raises(ValueError, match="change streams"):
         s.unsubscribe("id")
+
+
+def test_a_custom_store_of_the_old_contract_still_serves_ctx_store():
+    """get/set/has/delete/list_keys/clear need only the old kv_* methods."""
+    from fiftyone_plugins.operators.stores.base import DelegatedOperationStore
+    from fiftyone_plugins.operators.stores.memory import MemoryStore
+
+    inner = MemoryStore()
+
+    class OldStore(DelegatedOperationStore):
+        def kv_get(self, scope, key, now):
+            return inner.kv_get(scope, key, now)
+
+        def kv_set(self, scope, key, value, expires_at):  # no policy keyword
+            inner.kv_set(scope, key, value, expires_at)
+
+        def kv_delete(self, scope, key):
+            return inner.kv_delete(scope, key)
+
+        def kv_keys(self, scope, now):
+            return inner.kv_keys(scope, now)
+
+        def kv_clear(self, scope):
+            return inner.kv_clear(scope)
+
+    OldStore.__abstractmethods__ = frozenset()  # the operation methods are not used here
+    s = ExecutionStore.create("cache", plugin_name="@org/plugin", backend=OldStore())
+    s.set("k", 1)
+    s.set("t", 2, ttl=60)
+    assert s.get("k") == 1 and s.has("t") and s.list_keys() == ["k", "t"]
+    assert s.delete("t")
+    s.clear()
+    assert s.list_keys() == []
+    with pytest.raises(NotImplementedError, match="kv_set_if_absent"):
+        s.set_if_absent("k", 1)
