@@ -58,6 +58,8 @@ LAYERS: list[tuple[str, int, tuple[str, ...]]] = [
             "fiftyone_plugins.operators.stores",
             "fiftyone_plugins.operators.stores.*",
             "fiftyone_plugins.operators.store",
+            "fiftyone_plugins.operators.store_service",
+            "fiftyone_plugins.operators.store_models",
             "fiftyone_plugins.operators.triggers",
             "fiftyone_plugins.operators.pipeline_types",
             "fiftyone_plugins.operators.fanout_types",

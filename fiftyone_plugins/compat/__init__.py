@@ -58,6 +58,9 @@ ALIASES = {
     "fiftyone.operators.operations": "fiftyone_plugins.operators.operations",
     "fiftyone.operators.utils": "fiftyone_plugins.operators.progress",
     "fiftyone.operators.store": "fiftyone_plugins.operators.store",
+    "fiftyone.operators.store.store": "fiftyone_plugins.operators.store",
+    "fiftyone.operators.store.service": "fiftyone_plugins.operators.store_service",
+    "fiftyone.operators.store.models": "fiftyone_plugins.operators.store_models",
     "fiftyone.operators.delegated": "fiftyone_plugins.operators.delegated",
     "fiftyone.operators.cache": "fiftyone_plugins.compat.cache",
     "fiftyone.plugins": "fiftyone_plugins",
@@ -157,6 +160,7 @@ class _CompatFinder(importlib.abc.MetaPathFinder):
         if alias is not None:
             is_package = fullname in (
                 "fiftyone.operators",
+                "fiftyone.operators.store",
                 "fiftyone.plugins",
                 "fiftyone.core",
                 "fiftyone.internal",

@@ -446,7 +446,7 @@ class ExecutionContext:
         if dataset_id is None and (self._dataset is not None or self.dataset_name):
             dataset = self.dataset
             dataset_id = None if dataset is None else self.resolver.id_of(dataset)
-        return ExecutionStore.create(store_name, plugin_name, dataset_id=dataset_id)
+        return ExecutionStore.create(store_name, dataset_id, plugin_name=plugin_name)
 
     # -- serialization: FiftyOne's two forms, and the request stored for delegation ----------
     def serialize(self) -> dict[str, Any]:

@@ -1,99 +1,186 @@
-"""``ctx.store(name)``: a small key-value store for operators, kept in the delegated store.
+"""``ctx.store(name)``: FiftyOne's ``ExecutionStore``, kept in the delegated-operation store.
 
-Entries are scoped to a plugin and a store name, and optionally to a dataset; a store without
-a dataset works everywhere. Values must be JSON-serializable. A key set with ``ttl`` seconds
-disappears from :meth:`ExecutionStore.get`, :meth:`~ExecutionStore.has` and
-:meth:`~ExecutionStore.list_keys` once it expires.
+This module is also ``fiftyone.operators.store`` for FiftyOne-style code: it exports
+:class:`ExecutionStore`, :class:`~.store_service.ExecutionStoreService`,
+:class:`~.store_models.KeyDocument`, :class:`~.store_models.StoreDocument` and
+:class:`~.stores.kv_records.KeyPolicy`.
+
+**Scoping.** FiftyOne scopes a store by its name and a dataset id. Here a store also belongs
+to a *plugin namespace*: ``ctx.store(name)`` uses the operator's plugin, so two plugins
+never share (or clear) each other's stores; code that names no plugin
+(``ExecutionStore.create(name, dataset_id)``, ``ExecutionStoreService()``) uses one shared
+namespace, so such callers see each other's stores as in FiftyOne. ``plugin_name=`` reaches a
+plugin's stores from a script; the service's ``*_global`` calls span every namespace.
+
+Values are JSON. A key set with ``ttl`` seconds disappears from every call once it expires
+(and is ``evict``, what :meth:`ExecutionStore.clear_cache` removes).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
+from collections.abc import Callable
 from typing import Any
 
-from .stores import DelegatedOperationStore, KVScope, resolve_store
-from .stores.records import utcnow
+from .store_models import KeyDocument, StoreDocument
+from .store_service import ExecutionStoreService
+from .stores import DelegatedOperationStore
+from .stores.kv_records import KeyPolicy, KVScope
+
+__all__ = [
+    "ExecutionStore",
+    "ExecutionStoreService",
+    "KeyDocument",
+    "KeyPolicy",
+    "StoreDocument",
+]
+
+
+def _looks_like_plugin(value: Any) -> bool:
+    """Whether a positional ``dataset_id`` is a plugin name, as the old signature took."""
+    return isinstance(value, str) and (value.startswith("@") or "/" in value)
 
 
 class ExecutionStore:
-    """A named key-value store of one plugin (and optionally one dataset)."""
+    """A named key-value store of one context (a plugin namespace and a dataset)."""
 
-    def __init__(self, scope: KVScope, backend: DelegatedOperationStore) -> None:
-        self.scope = scope
-        self._backend = backend
+    def __init__(
+        self,
+        store_name: str,
+        store_service: ExecutionStoreService,
+        default_policy: str = "persist",
+    ) -> None:
+        self._store_service = store_service
+        self.scope: KVScope = store_service.scope(store_name)  # validates the name
+        self.store_name = store_name
+        self._default_policy = KeyPolicy.parse(default_policy)
 
     @classmethod
     def create(
         cls,
         store_name: str,
-        plugin_name: str,
-        dataset_id: str | None = None,
+        dataset_id: Any = None,
+        default_policy: str = "persist",
+        collection_name: str | None = None,
+        *,
+        plugin_name: str | None = None,
         backend: DelegatedOperationStore | str | None = None,
     ) -> ExecutionStore:
-        """Opens store ``store_name`` of ``plugin_name`` in ``backend`` (default: configured)."""
-        if not store_name or not isinstance(store_name, str):
-            raise ValueError("An execution store needs a non-empty name")
-        if not plugin_name or not isinstance(plugin_name, str):
-            raise ValueError("An execution store needs the name of its plugin")
-        if backend is None or isinstance(backend, str):
-            backend = resolve_store(backend)
-        scope = KVScope(store_name, plugin_name, None if dataset_id is None else str(dataset_id))
-        return cls(scope, backend)
+        """Opens store ``store_name`` of ``dataset_id`` (None: no dataset) in the namespace of
+        ``plugin_name`` (None: the shared one), in ``backend`` (default: the configured)."""
+        if plugin_name is None and _looks_like_plugin(dataset_id):
+            raise ValueError(
+                f"ExecutionStore.create(store_name, {dataset_id!r}): the second argument is "
+                "the dataset id, as in FiftyOne; pass the plugin as plugin_name=..."
+            )
+        service = ExecutionStoreService(
+            dataset_id=dataset_id,
+            collection_name=collection_name,
+            plugin_name=plugin_name,
+            backend=backend,
+        )
+        return cls(store_name, service, default_policy)
 
     @property
-    def store_name(self) -> str:
-        return self.scope.store_name
-
-    @property
-    def plugin_name(self) -> str:
-        return self.scope.plugin_name
+    def plugin_name(self) -> str | None:
+        return self._store_service.plugin_name
 
     @property
     def dataset_id(self) -> str | None:
-        return self.scope.dataset_id
+        return self._store_service.dataset_id
 
-    @staticmethod
-    def _check_key(key: str) -> str:
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"Execution store keys are non-empty strings, not {key!r}")
-        return key
+    def list_stores(self) -> list[str]:
+        """The names of the stores of this store's context (its plugin and dataset)."""
+        return self._store_service.list_stores()
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of ``key``, or ``default`` if it is absent or expired."""
-        found, value = self._backend.kv_get(self.scope, self._check_key(key), utcnow())
-        return value if found else default
+        return self._store_service.read_value(self.store_name, key, default)
 
-    def set(self, key: str, value: Any, ttl: float | None = None) -> None:
-        """Sets ``key`` to a JSON-serializable ``value``, expiring after ``ttl`` seconds."""
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"Execution store values must be JSON-serializable: {e}") from None
-        if ttl is not None and ttl <= 0:
-            raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
-        expires = None if ttl is None else utcnow() + _dt.timedelta(seconds=ttl)
-        self._backend.kv_set(self.scope, self._check_key(key), value, expires)
+    def set(
+        self, key: str, value: Any, ttl: float | None = None, policy: str | None = None
+    ) -> None:
+        """Sets ``key`` to a JSON ``value``, expiring after ``ttl`` seconds (then ``evict``);
+        ``policy`` defaults to the store's ``default_policy``."""
+        chosen = self._default_policy if policy is None else policy
+        self._store_service.write_key(self.store_name, key, value, ttl, chosen)
+
+    def set_cache(self, key: str, value: Any, ttl: float | None = None) -> None:
+        """:meth:`set` with ``policy="evict"``."""
+        self.set(key, value, ttl=ttl, policy="evict")
+
+    def set_if_absent(
+        self, key: str, value: Any, ttl: float | None = None, policy: str | None = None
+    ) -> bool:
+        """Atomically sets ``key`` unless it is set; True if it did."""
+        chosen = self._default_policy if policy is None else policy
+        return self._store_service.set_key_if_absent(
+            self.store_name, key, value, ttl=ttl, policy=chosen
+        )
+
+    def compare_and_set(
+        self,
+        key: str,
+        expected: Any,
+        value: Any,
+        ttl: float | None = None,
+        policy: str | None = None,
+    ) -> bool:
+        """Atomically replaces ``key`` if its value equals ``expected``; True if it did. The
+        expiry and policy are kept unless given."""
+        return self._store_service.compare_and_set_key(
+            self.store_name, key, expected, value, ttl=ttl, policy=policy
+        )
 
     def delete(self, key: str) -> bool:
         """Removes ``key``; True if it was there."""
-        return self._backend.kv_delete(self.scope, self._check_key(key))
+        return self._store_service.delete_key(self.store_name, key)
 
     def has(self, key: str) -> bool:
         """Whether ``key`` is set and unexpired."""
-        return self._backend.kv_get(self.scope, self._check_key(key), utcnow())[0]
+        return self._store_service.has_key(self.store_name, key)
+
+    def clear(self) -> None:
+        """Removes every key of this store, and the store itself (as FiftyOne does)."""
+        self._store_service.delete_store(self.store_name)
+
+    def clear_cache(self) -> None:
+        """Removes this store's evictable keys (``evict`` policy or an expiry)."""
+        self._store_service.clear_cache(store_name=self.store_name)
+
+    def update_ttl(self, key: str, new_ttl: float | None) -> None:
+        """Makes ``key`` expire ``new_ttl`` seconds from now (None: never)."""
+        self._store_service.update_ttl(self.store_name, key, new_ttl)
+
+    def update_policy(self, key: str, policy: str) -> None:
+        """Sets the policy of ``key``: ``persist`` or ``evict``."""
+        self._store_service.update_policy(self.store_name, key, policy)
+
+    def get_metadata(self, key: str) -> dict[str, Any] | None:
+        """``created_at``, ``updated_at`` and ``expires_at`` of ``key``, or None if absent."""
+        doc = self._store_service.get_key(self.store_name, key)
+        if doc is None:
+            return None
+        return {
+            "created_at": doc.created_at,
+            "updated_at": doc.updated_at,
+            "expires_at": doc.expires_at,
+        }
 
     def list_keys(self) -> list[str]:
         """The unexpired keys, sorted."""
-        return self._backend.kv_keys(self.scope, utcnow())
+        return self._store_service.list_keys(self.store_name)
 
-    def clear(self) -> None:
-        """Removes every key of this store."""
-        self._backend.kv_clear(self.scope)
+    def count_keys(self) -> int:
+        return self._store_service.count_keys(self.store_name)
+
+    def subscribe(self, callback: Callable[[Any], None]) -> str:
+        """Not provided (change notifications need MongoDB change streams): ``ValueError``."""
+        return self._store_service.subscribe(self.store_name, callback)
+
+    def unsubscribe(self, subscription_id: str) -> bool:
+        """Not provided: ``ValueError``."""
+        return self._store_service.unsubscribe(subscription_id)
 
     def __repr__(self) -> str:
         where = f", dataset_id={self.dataset_id!r}" if self.dataset_id else ""
         return f"ExecutionStore({self.store_name!r}, plugin={self.plugin_name!r}{where})"
-
-
-__all__ = ["ExecutionStore"]

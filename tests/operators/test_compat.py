@@ -366,3 +366,28 @@ def test_fiftyone_secrets_names_resolve_declared_secrets_only(installed, monkeyp
     both = asyncio.run(resolver.get_multiple(["FO_TEST_TOKEN"], "@me/p/op"))
     assert both["FO_TEST_TOKEN"].value == "t0ken"
     assert fois.EnvSecretProvider().get_sync("FO_OTHER").value == "x"
+
+
+def test_fiftyone_style_execution_store_code_runs_without_fiftyone():
+    result = run_python(
+        """
+        import fiftyone_plugins.compat as compat
+        assert compat.install()
+        from fiftyone.operators.store import ExecutionStore, ExecutionStoreService, KeyPolicy
+        from fiftyone.operators.store.models import KeyDocument, StoreDocument
+        from fiftyone.operators.store.service import ExecutionStoreService as Service
+        assert Service is ExecutionStoreService
+
+        svc = ExecutionStoreService()
+        svc.create_store("widgets", metadata={"owner": "script"})
+        doc = svc.set_key("widgets", "count", 1, ttl=60)
+        assert isinstance(doc, KeyDocument) and doc.policy == KeyPolicy.EVICT
+        assert svc.compare_and_set_key("widgets", "count", 1, 2)
+        store = ExecutionStore.create("widgets")
+        print(store.get("count"), svc.list_stores(), svc.get_store("widgets").metadata)
+        print(isinstance(svc.list_stores_global()[0], StoreDocument))
+        """,
+        FIFTYONE_DELEGATED_OPERATION_STORE="memory://",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["2 ['widgets'] {'owner': 'script'}", "True"]

@@ -10,6 +10,12 @@ atomic primitives every backend must provide:
 - :meth:`DelegatedOperationStore.claim_next`, which moves the oldest claimable queued operation
   to ``running`` for one worker, so two workers never get the same operation.
 
+The execution store's two compare-and-set primitives
+(:meth:`~DelegatedOperationStore.kv_set_if_absent`,
+:meth:`~DelegatedOperationStore.kv_compare_and_set`) are atomic the same way; its registry of
+stores (:meth:`~DelegatedOperationStore.kv_register_store`, ``kv_stores``, ``kv_drop_stores``)
+lives beside the entries.
+
 Values crossing the store are JSON only; nothing is ever pickled. A stored record that cannot
 be read back raises :class:`~.records.CorruptRecordError` (a ``StoreError`` naming it) from
 ``get``/``find``/``update``; ``claim_next`` and ``find_expired_leases`` instead mark it failed
@@ -24,13 +30,19 @@ import datetime as _dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .kv_records import KEEP, KeyPolicy, KVEntry, KVScope, KVStoreQuery, KVStoreRecord
 from .records import DelegatedOperationDoc, ExecutionRunState, SortField, utcnow
 
 __all__ = [
+    "KEEP",
     "MAX_QUERY_INT",
     "STORE_SETTING",
     "DelegatedOperationStore",
+    "KVEntry",
     "KVScope",
+    "KVStoreQuery",
+    "KVStoreRecord",
+    "KeyPolicy",
     "OperationQuery",
 ]
 
@@ -69,15 +81,6 @@ class OperationQuery:
     reverse: bool = False
     limit: int | None = None
     skip: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class KVScope:
-    """Where an execution-store key lives: a named store of one plugin, optionally per dataset."""
-
-    store_name: str
-    plugin_name: str
-    dataset_id: str | None = None
 
 
 class DelegatedOperationStore(abc.ABC):
@@ -190,9 +193,19 @@ class DelegatedOperationStore(abc.ABC):
 
     @abc.abstractmethod
     def kv_set(
-        self, scope: KVScope, key: str, value: Any, expires_at: _dt.datetime | None
+        self,
+        scope: KVScope,
+        key: str,
+        value: Any,
+        expires_at: _dt.datetime | None,
+        *,
+        policy: KeyPolicy | str = KeyPolicy.PERSIST,
     ) -> None:
-        """Creates or replaces a key; ``value`` is JSON-ready; None ``expires_at`` = forever."""
+        """Creates or replaces a key; ``value`` is JSON-ready; None ``expires_at`` = forever.
+
+        The key is stored with :func:`~.kv_records.effective_policy` (``evict`` when it
+        expires); replacing an unexpired key keeps its ``created_at``.
+        """
 
     @abc.abstractmethod
     def kv_delete(self, scope: KVScope, key: str) -> bool:
@@ -205,6 +218,88 @@ class DelegatedOperationStore(abc.ABC):
     @abc.abstractmethod
     def kv_clear(self, scope: KVScope) -> int:
         """Removes every key of a scope; returns how many there were."""
+
+    # The primitives below came with the full FiftyOne execution store; a custom store written
+    # before them inherits these defaults, which say what it lacks.
+
+    def _lacks(self, method: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"The delegated-operation store {self!r} does not implement {method}(), which "
+            "FiftyOne's execution-store API needs (see docs/delegated.md, Writing a store)"
+        )
+
+    def kv_entry(self, scope: KVScope, key: str, now: _dt.datetime) -> KVEntry | None:
+        """The unexpired entry of ``key`` (value, times, policy), or None."""
+        raise self._lacks("kv_entry")
+
+    def kv_set_if_absent(
+        self,
+        scope: KVScope,
+        key: str,
+        value: Any,
+        expires_at: _dt.datetime | None,
+        now: _dt.datetime,
+        *,
+        policy: KeyPolicy | str = KeyPolicy.PERSIST,
+    ) -> bool:
+        """Atomically creates ``key`` unless it has an unexpired entry; True if it did."""
+        raise self._lacks("kv_set_if_absent")
+
+    def kv_compare_and_set(
+        self,
+        scope: KVScope,
+        key: str,
+        expected: Any,
+        value: Any,
+        now: _dt.datetime,
+        *,
+        expires_at: _dt.datetime | None = KEEP,
+        policy: KeyPolicy | str | None = None,
+    ) -> bool:
+        """Atomically replaces the value of an unexpired ``key`` whose value equals
+        ``expected`` (as decoded JSON); True if it did.
+
+        The expiry and the policy are kept unless given (an expiry makes the key ``evict``).
+        """
+        raise self._lacks("kv_compare_and_set")
+
+    def kv_update(
+        self,
+        scope: KVScope,
+        key: str,
+        now: _dt.datetime,
+        *,
+        expires_at: _dt.datetime | None = KEEP,
+        policy: KeyPolicy | str | None = None,
+    ) -> bool:
+        """Changes the expiry and/or the policy of an unexpired key, leaving its value and
+        its policy as they are unless given; True if the key exists."""
+        raise self._lacks("kv_update")
+
+    def kv_evict(self, query: KVStoreQuery, now: _dt.datetime) -> int:
+        """Removes the evictable entries (``evict`` policy or an expiry) and the ``evict``
+        store records of the stores ``query`` selects; returns how many."""
+        raise self._lacks("kv_evict")
+
+    def kv_register_store(
+        self,
+        scope: KVScope,
+        metadata: dict[str, Any] | None,
+        policy: KeyPolicy | str,
+        now: _dt.datetime,
+    ) -> KVStoreRecord:
+        """Adds the registry record of a store; a ``ValueError`` if it already has one."""
+        raise self._lacks("kv_register_store")
+
+    def kv_stores(self, query: KVStoreQuery, now: _dt.datetime) -> list[KVStoreRecord]:
+        """The stores ``query`` selects that have a registry record or an unexpired entry,
+        sorted by plugin, store name and dataset (no dataset first)."""
+        raise self._lacks("kv_stores")
+
+    def kv_drop_stores(self, query: KVStoreQuery) -> int:
+        """Removes the entries and the registry records of the stores ``query`` selects;
+        returns how many entries and records there were."""
+        raise self._lacks("kv_drop_stores")
 
     # -- lifetime --------------------------------------------------------------------------------
 

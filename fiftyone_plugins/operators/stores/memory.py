@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...errors import CorruptRecordError
-from .base import DelegatedOperationStore, KVScope, OperationQuery
+from .base import DelegatedOperationStore, OperationQuery
+from .kv_memory import MemoryKV
 from .records import (
     DelegatedOperationDoc,
     ExecutionRunState,
@@ -89,7 +90,7 @@ def _matches_raw(op_id: str, data: Any, q: OperationQuery) -> bool:
     return True
 
 
-class MemoryStore(MemorySchedules, DelegatedOperationStore):
+class MemoryStore(MemoryKV, MemorySchedules, DelegatedOperationStore):
     """Keeps everything in this process's memory; lost when the process exits."""
 
     accepts_encoded_results = True  # a result is written as the text it was encoded to
@@ -98,7 +99,6 @@ class MemoryStore(MemorySchedules, DelegatedOperationStore):
         self.description = "memory://"
         self._lock = threading.RLock()
         self._ops: dict[str, dict[str, Any]] = {}  # insertion-ordered: the tie-breaker
-        self._kv: dict[tuple[str, str, str, str], tuple[str, _dt.datetime | None]] = {}
 
     def _decode(self, op_id: str, data: Any) -> DelegatedOperationDoc:
         return load_record(op_id, self.description, lambda: copy.deepcopy(data))
@@ -246,50 +246,3 @@ class MemoryStore(MemorySchedules, DelegatedOperationStore):
                     return False
             del self._ops[op_id]
             return True
-
-    # -- execution store -------------------------------------------------------------------------
-
-    @staticmethod
-    def _key(scope: KVScope, key: str) -> tuple[str, str, str, str]:
-        return (scope.plugin_name, scope.store_name, scope.dataset_id or "", key)
-
-    def kv_get(self, scope: KVScope, key: str, now: _dt.datetime) -> tuple[bool, Any]:
-        with self._lock:
-            entry = self._kv.get(self._key(scope, key))
-            if entry is None:
-                return False, None
-            text, expires = entry
-            if expires is not None and expires <= now:
-                del self._kv[self._key(scope, key)]
-                return False, None
-            return True, json.loads(text)
-
-    def kv_set(
-        self, scope: KVScope, key: str, value: Any, expires_at: _dt.datetime | None
-    ) -> None:
-        text = json.dumps(value)
-        with self._lock:
-            self._kv[self._key(scope, key)] = (text, expires_at)
-
-    def kv_delete(self, scope: KVScope, key: str) -> bool:
-        now = utcnow()
-        with self._lock:
-            entry = self._kv.pop(self._key(scope, key), None)
-        return entry is not None and (entry[1] is None or entry[1] > now)
-
-    def kv_keys(self, scope: KVScope, now: _dt.datetime) -> list[str]:
-        prefix = self._key(scope, "")[:3]
-        with self._lock:
-            return sorted(
-                k[3]
-                for k, (_, expires) in self._kv.items()
-                if k[:3] == prefix and (expires is None or expires > now)
-            )
-
-    def kv_clear(self, scope: KVScope) -> int:
-        prefix = self._key(scope, "")[:3]
-        with self._lock:
-            doomed = [k for k in self._kv if k[:3] == prefix]
-            for k in doomed:
-                del self._kv[k]
-        return len(doomed)

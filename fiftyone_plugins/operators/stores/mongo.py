@@ -38,7 +38,8 @@ import pymongo.errors
 from bson import ObjectId
 
 from ...errors import CorruptRecordError, StoreError, UnstorableRecordError
-from .base import STORE_SETTING, DelegatedOperationStore, KVScope, OperationQuery
+from .base import STORE_SETTING, DelegatedOperationStore, OperationQuery
+from .kv_mongo import MongoKV
 from .records import (
     DelegatedOperationDoc,
     EncodedResult,
@@ -142,8 +143,9 @@ def _stored_text(raw: Mapping[str, Any]) -> str:
         return repr(raw)
 
 
-class MongoStore(MongoSchedules, DelegatedOperationStore):
-    """Operations in ``<db>.delegated_operations``, entries in ``<db>.execution_store``."""
+class MongoStore(MongoKV, MongoSchedules, DelegatedOperationStore):
+    """Operations in ``<db>.delegated_operations``, entries in ``<db>.execution_store`` (and
+    the registry of stores in ``<db>.execution_store_registry``, see :mod:`.kv_mongo`)."""
 
     accepts_encoded_results = True  # a result is written as the text it was encoded to
 
@@ -422,50 +424,3 @@ class MongoStore(MongoSchedules, DelegatedOperationStore):
             spec["run_state"] = {"$in": [s.value for s in expected_states]}
         with self._errors():
             return bool(self._ops.delete_one(spec).deleted_count)
-
-    # -- execution store -------------------------------------------------------------------------
-
-    @staticmethod
-    def _scope(scope: KVScope) -> dict[str, Any]:
-        return {
-            "plugin_name": scope.plugin_name,
-            "store_name": scope.store_name,
-            "dataset_id": scope.dataset_id or "",
-        }
-
-    @staticmethod
-    def _alive(now: _dt.datetime) -> dict[str, Any]:
-        return {"$or": [{"expires_at": None}, {"expires_at": {"$gt": now}}]}
-
-    def kv_get(self, scope: KVScope, key: str, now: _dt.datetime) -> tuple[bool, Any]:
-        with self._errors():
-            raw = self._kv.find_one({**self._scope(scope), "key": key, **self._alive(now)})
-        return (False, None) if raw is None else (True, json.loads(raw["value"]))
-
-    def kv_set(
-        self, scope: KVScope, key: str, value: Any, expires_at: _dt.datetime | None
-    ) -> None:
-        text = json.dumps(value)
-        with self._errors():
-            self._kv.update_one(
-                {**self._scope(scope), "key": key},
-                {"$set": {"value": text, "expires_at": expires_at, "updated_at": utcnow()}},
-                upsert=True,
-            )
-
-    def kv_delete(self, scope: KVScope, key: str) -> bool:
-        with self._errors():
-            raw = self._kv.find_one_and_delete({**self._scope(scope), "key": key})
-        if raw is None:
-            return False
-        expires = raw.get("expires_at")
-        return expires is None or expires > utcnow()
-
-    def kv_keys(self, scope: KVScope, now: _dt.datetime) -> list[str]:
-        with self._errors():
-            cursor = self._kv.find({**self._scope(scope), **self._alive(now)}, {"key": 1})
-            return sorted(raw["key"] for raw in cursor)
-
-    def kv_clear(self, scope: KVScope) -> int:
-        with self._errors():
-            return int(self._kv.delete_many(self._scope(scope)).deleted_count)

@@ -22,7 +22,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...errors import CorruptRecordError, StoreError
-from .base import STORE_SETTING, DelegatedOperationStore, KVScope, OperationQuery
+from .base import STORE_SETTING, DelegatedOperationStore, OperationQuery
+from .kv_sqlite import KV_SCHEMA, SQLiteKV, migrate_to_v3
 from .records import (
     DelegatedOperationDoc,
     EncodedResult,
@@ -45,8 +46,9 @@ __all__ = ["SQLiteStore", "path_from_uri"]
 
 logger = logging.getLogger(__name__)
 
-#: 2: schedules and the schedule/parent indexes of operations (:mod:`.schedules_sqlite`)
-SCHEMA_VERSION = 2
+#: 2: schedules and the schedule/parent indexes of operations (:mod:`.schedules_sqlite`);
+#: 3: execution-store policies, creation times and the registry of stores (:mod:`.kv_sqlite`)
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS delegated_operations (
@@ -77,16 +79,6 @@ CREATE INDEX IF NOT EXISTS delegated_operations_queued
     ON delegated_operations (queued_at, seq);
 CREATE INDEX IF NOT EXISTS delegated_operations_lease
     ON delegated_operations (run_state, lease_expires_at);
-CREATE TABLE IF NOT EXISTS execution_store (
-    plugin_name TEXT NOT NULL,
-    store_name TEXT NOT NULL,
-    dataset_id TEXT NOT NULL DEFAULT '',
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    expires_at TEXT,
-    updated_at TEXT,
-    PRIMARY KEY (plugin_name, store_name, dataset_id, key)
-);
 """
 
 #: record fields copied into columns (besides ``id`` and ``data``)
@@ -156,16 +148,17 @@ def path_from_uri(uri: str) -> str:
     return rest if rest == ":memory:" else os.path.abspath(os.path.expanduser(rest))
 
 
-class SQLiteStore(SQLiteFile, SQLiteSchedules, DelegatedOperationStore):
+class SQLiteStore(SQLiteFile, SQLiteKV, SQLiteSchedules, DelegatedOperationStore):
     """Operations and execution-store entries in one SQLite file (see :class:`SQLiteFile`
     for the connection, its timeout and its errors)."""
 
     SCHEMA_VERSION = SCHEMA_VERSION
-    SCHEMA = _SCHEMA + SCHEDULES_SCHEMA
+    SCHEMA = _SCHEMA + SCHEDULES_SCHEMA + KV_SCHEMA
     accepts_encoded_results = True  # a result is written as the text it was encoded to
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
-        migrate_to_v2(conn)  # columns of version 2 on a version-1 file, then the schema
+        migrate_to_v2(conn)  # columns of versions 2 and 3 on an older file, then the schema
+        migrate_to_v3(conn)
         super()._prepare(conn)
 
     @classmethod
@@ -374,62 +367,3 @@ class SQLiteStore(SQLiteFile, SQLiteSchedules, DelegatedOperationStore):
             params.extend(s.value for s in expected_states)
         with self._tx() as conn:
             return conn.execute(sql, params).rowcount > 0
-
-    # -- execution store -------------------------------------------------------------------------
-
-    @staticmethod
-    def _scope(scope: KVScope) -> tuple[str, str, str]:
-        return (scope.plugin_name, scope.store_name, scope.dataset_id or "")
-
-    _SCOPE_SQL = "plugin_name = ? AND store_name = ? AND dataset_id = ?"
-
-    def kv_get(self, scope: KVScope, key: str, now: _dt.datetime) -> tuple[bool, Any]:
-        rows = self._read(
-            f"SELECT value FROM execution_store WHERE {self._SCOPE_SQL} AND key = ? "
-            "AND (expires_at IS NULL OR expires_at > ?)",
-            (*self._scope(scope), key, format_datetime(now)),
-        )
-        return (True, json.loads(rows[0][0])) if rows else (False, None)
-
-    def kv_set(
-        self, scope: KVScope, key: str, value: Any, expires_at: _dt.datetime | None
-    ) -> None:
-        text = json.dumps(value)
-        now = format_datetime(utcnow())
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO execution_store "
-                "(plugin_name, store_name, dataset_id, key, value, expires_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (*self._scope(scope), key, text, format_datetime(expires_at), now),
-            )
-            conn.execute(  # expired keys of this scope go now rather than never
-                f"DELETE FROM execution_store WHERE {self._SCOPE_SQL} "
-                "AND expires_at IS NOT NULL AND expires_at <= ?",
-                (*self._scope(scope), now),
-            )
-
-    def kv_delete(self, scope: KVScope, key: str) -> bool:
-        now = format_datetime(utcnow())
-        with self._tx() as conn:
-            cur = conn.execute(
-                f"DELETE FROM execution_store WHERE {self._SCOPE_SQL} AND key = ? "
-                "RETURNING expires_at",
-                (*self._scope(scope), key),
-            )
-            rows = cur.fetchall()
-        return any(r[0] is None or r[0] > now for r in rows)
-
-    def kv_keys(self, scope: KVScope, now: _dt.datetime) -> list[str]:
-        rows = self._read(
-            f"SELECT key FROM execution_store WHERE {self._SCOPE_SQL} "
-            "AND (expires_at IS NULL OR expires_at > ?) ORDER BY key",
-            (*self._scope(scope), format_datetime(now)),
-        )
-        return [r[0] for r in rows]
-
-    def kv_clear(self, scope: KVScope) -> int:
-        with self._tx() as conn:
-            return conn.execute(
-                f"DELETE FROM execution_store WHERE {self._SCOPE_SQL}", self._scope(scope)
-            ).rowcount

@@ -130,3 +130,48 @@ def test_a_valid_timeout_is_used(tmp_path):
     store = resolve_store(f"sqlite:///{tmp_path}/x.db?timeout=0", cached=False)
     assert isinstance(store, SQLiteStore) and store.timeout == 0
     assert store.count(OperationQuery(run_states=(ExecutionRunState.QUEUED,))) == 0
+
+
+def test_a_version_2_file_keeps_its_execution_store_entries(path):
+    """Schema 3 adds policies, creation times and the registry; version-2 rows still read."""
+    import sqlite3
+
+    from fiftyone_plugins.operators.stores.kv_records import KeyPolicy, KVScope, KVStoreQuery
+    from fiftyone_plugins.operators.stores.records import utcnow
+
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE execution_store (plugin_name TEXT NOT NULL, store_name TEXT NOT NULL,
+            dataset_id TEXT NOT NULL DEFAULT '', key TEXT NOT NULL, value TEXT NOT NULL,
+            expires_at TEXT, updated_at TEXT,
+            PRIMARY KEY (plugin_name, store_name, dataset_id, key));
+        INSERT INTO execution_store VALUES ('@o/p', 'cache', '', 'plain', '[1, 2]', NULL,
+            '2026-01-01T00:00:00.000000+00:00');
+        INSERT INTO execution_store VALUES ('@o/p', 'cache', 'ds', 'ttl', '"v"',
+            '2999-01-01T00:00:00.000000+00:00', '2026-01-02T00:00:00.000000+00:00');
+        PRAGMA user_version=2;
+        """
+    )
+    conn.close()
+    store = SQLiteStore(path)
+    try:
+        plain = store.kv_entry(KVScope("cache", "@o/p"), "plain", utcnow())
+        assert plain.value == [1, 2] and plain.policy is KeyPolicy.PERSIST
+        assert plain.created_at == plain.updated_at  # unknown: read as the last write
+        ttl = store.kv_entry(KVScope("cache", "@o/p", "ds"), "ttl", utcnow())
+        assert ttl.value == "v" and ttl.policy is KeyPolicy.EVICT  # it expires
+        stores = store.kv_stores(KVStoreQuery(), utcnow())
+        assert [(r.scope.dataset_id, r.registered) for r in stores] == [
+            (None, False),
+            ("ds", False),
+        ]
+        store.kv_register_store(KVScope("new", "@o/p"), {"m": 1}, "persist", utcnow())
+        store.kv_set(KVScope("cache", "@o/p"), "plain", 3, None)
+        again = store.kv_entry(KVScope("cache", "@o/p"), "plain", utcnow())
+        assert again.value == 3 and again.created_at == plain.created_at
+        assert store._read("PRAGMA user_version")[0][0] == 3
+        columns = {row[1] for row in store._read("PRAGMA table_info(execution_store)")}
+        assert {"created_at", "policy"} <= columns
+    finally:
+        store.close()
