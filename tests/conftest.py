@@ -15,6 +15,10 @@ from _download_server import other, server  # noqa: F401
 from _engines import STARTUP, dask_cluster, engine_home, ray_cluster  # noqa: F401
 from _mongod import mongod_uri  # noqa: F401
 
+#: the execution-store tests' ``backend`` (one per store kind) and ``clock`` fixtures; a
+#: module that defines its own fixture of either name keeps its own
+pytest_plugins = ["_kv_fixtures"]
+
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from fiftyone_plugins.operators import store_service as store_module
@@ -16,38 +14,6 @@ def fresh_stores():
     clear_cache()
     yield
     clear_cache()
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
-def backend(request, tmp_path):
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/kv.db"
-    from _mongod import unique_db_uri
-
-    return unique_db_uri(request.getfixturevalue("mongod_uri"), "kv")
-
-
-class Clock:
-    """A controllable ``utcnow`` so TTLs are tested without sleeping."""
-
-    def __init__(self):
-        # starts at the real time: backends may purge by the real clock, never ahead of it
-        self.now = store_module.utcnow()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += dt.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = Clock()
-    monkeypatch.setattr(store_module, "utcnow", fake)
-    return fake
 
 
 def test_get_set_delete_has_list_clear(backend):

@@ -26,38 +26,9 @@ def fresh_stores():
     clear_cache()
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
-def backend(request, tmp_path):
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/kv.db"
-    from _mongod import unique_db_uri
-
-    return unique_db_uri(request.getfixturevalue("mongod_uri"), "kvsvc")
-
-
 @pytest.fixture
 def svc(backend):
     return ExecutionStoreService(backend=backend)
-
-
-class Clock:
-    def __init__(self):
-        self.now = service_module.utcnow()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += dt.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = Clock()
-    monkeypatch.setattr(service_module, "utcnow", fake)
-    return fake
 
 
 def test_create_get_list_count_has_delete_stores(svc):

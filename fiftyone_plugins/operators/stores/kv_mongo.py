@@ -65,6 +65,10 @@ def _bson(changes: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v.value if isinstance(v, KeyPolicy) else v for k, v in changes.items()}
 
 
+def _index_registry(registry: Any) -> None:
+    registry.create_index([("plugin_name", 1), ("store_name", 1), ("dataset_id", 1)], unique=True)
+
+
 class MongoKV:
     """The execution-store half of :class:`~.mongo.MongoStore` (which provides its ``_kv``
     collection and its ``_errors`` translation)."""
@@ -72,18 +76,11 @@ class MongoKV:
     # provided by MongoStore
     _kv: Any
     _errors: Any
+    _sibling: Any
 
     @property
     def _registry(self) -> Any:
-        kv = self._kv
-        db = kv.database
-        if self.__dict__.get("_registry_db") is not db:
-            with self._errors():
-                db["execution_store_registry"].create_index(
-                    [("plugin_name", 1), ("store_name", 1), ("dataset_id", 1)], unique=True
-                )
-            self.__dict__["_registry_db"] = db
-        return db["execution_store_registry"]
+        return self._sibling("execution_store_registry", _index_registry)
 
     def kv_get(self, scope: KVScope, key: str, now: _dt.datetime) -> tuple[bool, Any]:
         with self._errors():

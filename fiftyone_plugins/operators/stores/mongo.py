@@ -27,7 +27,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -241,6 +241,19 @@ class MongoStore(MongoKV, MongoSchedules, DelegatedOperationStore):
     @property
     def _kv(self) -> Any:
         return self._collections()[1]
+
+    def _sibling(self, name: str, prepare: Callable[[Any], None]) -> Any:
+        """Collection ``name`` of the store's database, ``prepare(collection)`` (its indexes)
+        run once per connection; kept, as pymongo builds a new object on every ``db[name]``."""
+        db = self._collections()[0].database
+        siblings: dict[str, Any] = self.__dict__.setdefault("_siblings", {})
+        collection = siblings.get(name)
+        if collection is None or collection.database is not db:
+            collection = db[name]
+            with self._errors():
+                prepare(collection)
+            siblings[name] = collection
+        return collection
 
     def close(self) -> None:
         with self._lock:

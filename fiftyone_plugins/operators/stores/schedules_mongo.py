@@ -46,18 +46,17 @@ class MongoSchedules(ScheduleStore):
     # provided by MongoStore
     _ops: Any
     _errors: Any
+    _sibling: Any
 
     @property
     def _schedules(self) -> Any:
-        ops = self._ops
-        db = ops.database
-        if self.__dict__.get("_schedules_db") is not db:
-            with self._errors():
-                db["delegated_schedules"].create_index([("enabled", 1), ("next_fire_at", 1)])
-                ops.create_index("schedule_id", sparse=True)
-                ops.create_index("parent_id", sparse=True)
-            self.__dict__["_schedules_db"] = db
-        return db["delegated_schedules"]
+        return self._sibling("delegated_schedules", self._index_schedules)
+
+    def _index_schedules(self, schedules: Any) -> None:
+        schedules.create_index([("enabled", 1), ("next_fire_at", 1)])
+        ops = self._ops  # the lineage of the operations a schedule (or a parent) queued
+        ops.create_index("schedule_id", sparse=True)
+        ops.create_index("parent_id", sparse=True)
 
     def insert_schedule(self, doc: ScheduleDoc) -> ScheduleDoc:
         new = doc.copy()
