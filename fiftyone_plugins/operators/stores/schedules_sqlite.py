@@ -9,7 +9,9 @@ Schema version 2 also gives operations two indexed columns, ``schedule_id`` (the
 that fired it) and ``parent_id`` (the pipeline or fan-out it is a child of). A version-1 file
 is migrated in place by :func:`migrate_to_v2`: ``ALTER TABLE ... ADD COLUMN`` in a ``BEGIN
 IMMEDIATE`` transaction that first checks which columns exist, so processes opening an old
-file at once are safe; old rows get NULL, which is what their records mean. (Indexes on
+file at once are safe; old rows get NULL, which is what their records mean. Both indexes are
+partial (non-NULL values only, since version 4), so an operation without lineage is written
+to neither; a query by value (``IN (...)``) uses them. (Indexes on
 ``json_extract(data, ...)`` would need no column but make SQLite refuse every statement that
 meets one corrupt row, which the store must survive.)
 """
@@ -47,10 +49,10 @@ CREATE TABLE IF NOT EXISTS delegated_schedules (
 );
 CREATE INDEX IF NOT EXISTS delegated_schedules_due
     ON delegated_schedules (enabled, next_fire_at);
-CREATE INDEX IF NOT EXISTS delegated_operations_schedule
-    ON delegated_operations (schedule_id);
-CREATE INDEX IF NOT EXISTS delegated_operations_parent
-    ON delegated_operations (parent_id);
+CREATE INDEX IF NOT EXISTS delegated_operations_by_schedule
+    ON delegated_operations (schedule_id) WHERE schedule_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS delegated_operations_by_parent
+    ON delegated_operations (parent_id) WHERE parent_id IS NOT NULL;
 """
 
 

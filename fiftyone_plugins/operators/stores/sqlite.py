@@ -47,12 +47,17 @@ __all__ = ["SQLiteStore", "path_from_uri"]
 logger = logging.getLogger(__name__)
 
 #: 2: schedules and the schedule/parent indexes of operations (:mod:`.schedules_sqlite`);
-#: 3: execution-store policies, creation times and the registry of stores (:mod:`.kv_sqlite`)
-SCHEMA_VERSION = 3
+#: 3: execution-store policies, creation times and the registry of stores (:mod:`.kv_sqlite`);
+#: 4: fewer B-trees written per queued operation (:func:`migrate_to_v4`)
+SCHEMA_VERSION = 4
 
-_SCHEMA = """
+#: ``seq`` orders operations queued in the same millisecond. It has no ``AUTOINCREMENT``:
+#: that keyword makes every insert also write the ``sqlite_sequence`` table, one more page
+#: per queued operation, only to avoid reusing the number of a deleted newest row (harmless
+#: for a tie-breaker).
+_OPERATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS delegated_operations (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
     operator TEXT NOT NULL,
     label TEXT,
@@ -72,14 +77,29 @@ CREATE TABLE IF NOT EXISTS delegated_operations (
     data TEXT NOT NULL,
     schedule_id TEXT,
     parent_id TEXT
-);
+)"""
+
+#: The lease index holds running operations only (partial), so queueing never writes it;
+#: :meth:`SQLiteStore.find_expired_leases` names its condition. The schedule and parent
+#: indexes (:data:`~.schedules_sqlite.SCHEDULES_SCHEMA`) are partial in the same way.
+_SCHEMA = (
+    _OPERATIONS_TABLE
+    + """;
 CREATE INDEX IF NOT EXISTS delegated_operations_claim
     ON delegated_operations (run_state, queued_at, seq);
 CREATE INDEX IF NOT EXISTS delegated_operations_queued
     ON delegated_operations (queued_at, seq);
-CREATE INDEX IF NOT EXISTS delegated_operations_lease
-    ON delegated_operations (run_state, lease_expires_at);
+CREATE INDEX IF NOT EXISTS delegated_operations_leased
+    ON delegated_operations (run_state, lease_expires_at) WHERE lease_expires_at IS NOT NULL;
 """
+)
+
+#: the full-table indexes of versions 1-3 that version 4 replaces by partial ones
+_V3_INDEXES = (
+    "delegated_operations_lease",
+    "delegated_operations_schedule",
+    "delegated_operations_parent",
+)
 
 #: record fields copied into columns (besides ``id`` and ``data``)
 _COLUMNS = (
@@ -134,6 +154,42 @@ def _row_values(doc: DelegatedOperationDoc, result: EncodedResult | None = None)
     return values
 
 
+def migrate_to_v4(conn: sqlite3.Connection) -> None:
+    """Brings an older file's operations table to version 4: rebuilt without
+    ``AUTOINCREMENT`` (``seq`` values kept) and without the full indexes of
+    :data:`_V3_INDEXES` (the idempotent schema that runs next creates the partial ones).
+
+    One ``BEGIN IMMEDIATE`` transaction that first looks at the table as it is, so processes
+    opening an old file at once are safe and a crash leaves the old table whole.
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if not 0 < version < 4:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'delegated_operations'"
+        ).fetchone()
+        if row is not None and "AUTOINCREMENT" in str(row[0]).upper():
+            new = _OPERATIONS_TABLE.replace(
+                "IF NOT EXISTS delegated_operations", "delegated_operations_v4", 1
+            )
+            conn.execute(new)
+            columns = ", ".join(("seq", "id", *_COLUMNS, "data"))
+            conn.execute(
+                f"INSERT INTO delegated_operations_v4 ({columns}) "
+                f"SELECT {columns} FROM delegated_operations"
+            )
+            conn.execute("DROP TABLE delegated_operations")  # and its indexes
+            conn.execute("ALTER TABLE delegated_operations_v4 RENAME TO delegated_operations")
+        for name in _V3_INDEXES:
+            conn.execute(f"DROP INDEX IF EXISTS {name}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def path_from_uri(uri: str) -> str:
     """``sqlite:///rel.db`` → ``rel.db`` (from the cwd); ``sqlite:////abs.db`` → ``/abs.db``."""
     rest = uri[len("sqlite://") :] if uri.startswith("sqlite://") else uri
@@ -159,6 +215,7 @@ class SQLiteStore(SQLiteFile, SQLiteKV, SQLiteSchedules, DelegatedOperationStore
     def _prepare(self, conn: sqlite3.Connection) -> None:
         migrate_to_v2(conn)  # columns of versions 2 and 3 on an older file, then the schema
         migrate_to_v3(conn)
+        migrate_to_v4(conn)
         super()._prepare(conn)
 
     @classmethod
@@ -336,7 +393,7 @@ class SQLiteStore(SQLiteFile, SQLiteKV, SQLiteSchedules, DelegatedOperationStore
         self, now: _dt.datetime, limit: int = 100
     ) -> list[DelegatedOperationDoc]:
         running = ExecutionRunState.RUNNING.value
-        rows = self._read(
+        rows = self._read(  # "lease_expires_at IS NOT NULL": the partial index's condition
             f"SELECT {_RECORD} FROM delegated_operations WHERE run_state = ? "
             "AND lease_expires_at IS NOT NULL AND lease_expires_at < ? "
             "ORDER BY lease_expires_at LIMIT ?",

@@ -151,7 +151,7 @@ def test_a_version_1_sqlite_file_is_migrated_in_place(tmp_path):
         assert [d.id for d in store.find(OperationQuery(schedule_ids=("c" * 24,)))] == [fired.id]
         assert store.insert_schedule(_schedule()).id is not None
         version = store._read("PRAGMA user_version")[0][0]
-        assert version == SQLiteStore.SCHEMA_VERSION == 3
+        assert version == SQLiteStore.SCHEMA_VERSION == 4
     finally:
         store.close()
     again = SQLiteStore(str(path))  # opening a migrated file changes nothing

@@ -170,8 +170,115 @@ def test_a_version_2_file_keeps_its_execution_store_entries(path):
         store.kv_set(KVScope("cache", "@o/p"), "plain", 3, None)
         again = store.kv_entry(KVScope("cache", "@o/p"), "plain", utcnow())
         assert again.value == 3 and again.created_at == plain.created_at
-        assert store._read("PRAGMA user_version")[0][0] == 3
+        assert store._read("PRAGMA user_version")[0][0] == 4
         columns = {row[1] for row in store._read("PRAGMA table_info(execution_store)")}
         assert {"created_at", "policy"} <= columns
+    finally:
+        store.close()
+
+
+#: the operations table and indexes of a version-3 file, as earlier releases wrote them
+_V3_OPERATIONS = """
+CREATE TABLE delegated_operations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, operator TEXT NOT NULL,
+    label TEXT, delegation_target TEXT, dataset_id TEXT, dataset_name TEXT,
+    run_state TEXT NOT NULL, queued_at TEXT, scheduled_at TEXT, started_at TEXT,
+    completed_at TEXT, failed_at TEXT, updated_at TEXT, lease_expires_at TEXT, worker_id TEXT,
+    pinned INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL, schedule_id TEXT, parent_id TEXT);
+CREATE INDEX delegated_operations_claim ON delegated_operations (run_state, queued_at, seq);
+CREATE INDEX delegated_operations_queued ON delegated_operations (queued_at, seq);
+CREATE INDEX delegated_operations_lease ON delegated_operations (run_state, lease_expires_at);
+CREATE INDEX delegated_operations_schedule ON delegated_operations (schedule_id);
+CREATE INDEX delegated_operations_parent ON delegated_operations (parent_id);
+PRAGMA user_version=3;
+"""
+
+
+def _schema(store):
+    return dict(store._read("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"))
+
+
+def test_a_version_3_file_is_rebuilt_without_autoincrement_and_keeps_its_operations(path):
+    """Version 4 writes fewer B-trees per queued operation; older rows, their order and their
+    ``seq`` survive the rebuild, and a second opening changes nothing."""
+    import json
+    import sqlite3
+
+    from fiftyone_plugins.operators.stores.records import new_id
+
+    conn = sqlite3.connect(path)
+    conn.executescript(_V3_OPERATIONS)
+    old_ids = [new_id() for _ in range(3)]
+    for seq, op_id in zip((5, 9, 12), old_ids, strict=True):
+        record = {"id": op_id, "operator": "@o/p/old", "run_state": "queued"}
+        conn.execute(
+            "INSERT INTO delegated_operations (seq, id, operator, run_state, queued_at, data,"
+            " schedule_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                seq,
+                op_id,
+                "@o/p/old",
+                "queued",
+                "2026-01-01T00:00:00.000+00:00",
+                json.dumps(record),
+                "s" * 24,
+            ),
+        )
+    conn.commit()
+    conn.close()
+
+    store = SQLiteStore(path)
+    try:
+        schema = _schema(store)
+        assert "AUTOINCREMENT" not in schema["delegated_operations"].upper()
+        assert not {"delegated_operations_lease", "delegated_operations_schedule"} & set(schema)
+        for name in ("leased", "by_schedule", "by_parent"):
+            assert "WHERE" in schema[f"delegated_operations_{name}"].upper()
+        assert store._read("SELECT seq FROM delegated_operations ORDER BY seq") == [
+            (5,),
+            (9,),
+            (12,),
+        ]
+        assert [d.id for d in store.find(OperationQuery(schedule_ids=("s" * 24,)))] == old_ids
+        new = queue(store)
+        assert store._read("SELECT seq FROM delegated_operations WHERE id = ?", (new.id,)) == [
+            (13,)
+        ]
+        first = store.claim_next("w", 60, operators=("@o/p/old",))
+        assert first.id == old_ids[0]  # still first in, first out
+        assert store._read("PRAGMA user_version")[0][0] == 4
+    finally:
+        store.close()
+    again = SQLiteStore(path)
+    try:
+        assert _schema(again) == schema and again.get(old_ids[1]) is not None
+    finally:
+        again.close()
+
+
+def test_the_lease_and_lineage_indexes_serve_their_queries(path):
+    """They are partial (a queued operation is written to neither), which SQLite uses only
+    when the query implies the index's condition: the store's own queries must keep doing so."""
+    from fiftyone_plugins.operators.stores.records import utcnow
+
+    store = SQLiteStore(path)
+    try:
+        queue(store)
+        statements: list[str] = []
+        store._conn().set_trace_callback(statements.append)  # the SQL with values filled in
+        store.find_expired_leases(utcnow())
+        store.find(OperationQuery(parent_ids=("p" * 24,)))
+        store.find(OperationQuery(schedule_ids=("s" * 24, "t" * 24)))
+        store._conn().set_trace_callback(None)
+        for name, sql in zip(("leased", "by_parent", "by_schedule"), statements, strict=True):
+            plan = store._read(f"EXPLAIN QUERY PLAN {sql}")
+            assert f"delegated_operations_{name}" in " ".join(str(row[-1]) for row in plan)
+        in_lease_index = (
+            "SELECT COUNT(*) FROM delegated_operations INDEXED BY delegated_operations_leased "
+            "WHERE lease_expires_at IS NOT NULL"
+        )
+        assert store._read(in_lease_index) == [(0,)]  # the queued operation is not in it
+        store.claim_next("w", 60)
+        assert store._read(in_lease_index) == [(1,)]
     finally:
         store.close()
