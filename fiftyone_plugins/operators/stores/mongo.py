@@ -102,12 +102,16 @@ def _invalid_uri(uri: str, error: BaseException) -> StoreError:
     )
 
 
-def _to_mongo(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Record fields (normalized) → BSON-ready values."""
+def _to_mongo(values: Mapping[str, Any], *, omit_none: bool = False) -> dict[str, Any]:
+    """Record fields (normalized) → BSON-ready values. ``omit_none`` leaves out the ``None``
+    fields (most of a new record: a missing field reads back as ``None`` and matches a
+    ``None`` filter), so a new document enters neither the sparse lineage indexes nor the
+    partial lease index; a ``$set`` keeps them, to clear what it names."""
     out: dict[str, Any] = {}
     for name, value in values.items():
-        if value is None:  # most fields of a new record (None reads back as None)
-            pass
+        if value is None:
+            if omit_none:
+                continue
         elif isinstance(value, EncodedResult):
             value = value.text
         elif name in _JSON_FIELDS:
@@ -118,6 +122,24 @@ def _to_mongo(values: Mapping[str, Any]) -> dict[str, Any]:
             value = value.to_dict()
         out[name] = value
     return out
+
+
+#: the lease index of earlier releases, over every operation; replaced by :func:`_lease_index`
+_OLD_LEASE_INDEX = "run_state_1_lease_expires_at_1"
+
+
+def _lease_index(ops: Any) -> None:
+    """The index of :meth:`MongoStore.find_expired_leases`: partial (operations holding a
+    lease, a date), so queueing and finishing never write it. It replaces the full index of
+    earlier releases, dropped here (another process may have dropped it first)."""
+    ops.create_index(
+        [("lease_expires_at", 1), ("run_state", 1)],
+        name="leased",
+        partialFilterExpression={"lease_expires_at": {"$type": "date"}},
+    )
+    if _OLD_LEASE_INDEX in ops.index_information():
+        with contextlib.suppress(pymongo.errors.OperationFailure):  # already gone
+            ops.drop_index(_OLD_LEASE_INDEX)
 
 
 def _raw_data(raw: Mapping[str, Any], *, lenient: bool = False) -> dict[str, Any]:
@@ -224,7 +246,7 @@ class MongoStore(MongoKV, MongoSchedules, DelegatedOperationStore):
                     db = mongoengine.connection.get_db(alias)
                     ops, kv = db["delegated_operations"], db["execution_store"]
                     ops.create_index([("run_state", 1), ("queued_at", 1), ("_id", 1)])
-                    ops.create_index([("run_state", 1), ("lease_expires_at", 1)])
+                    _lease_index(ops)
                     kv.create_index(
                         [("plugin_name", 1), ("store_name", 1), ("dataset_id", 1), ("key", 1)],
                         unique=True,
@@ -273,7 +295,7 @@ class MongoStore(MongoKV, MongoSchedules, DelegatedOperationStore):
     def insert(self, doc: DelegatedOperationDoc) -> DelegatedOperationDoc:
         oid = ObjectId(doc.id) if doc.id else ObjectId()
         new = as_returned(doc, id=str(oid))  # its values normalized already
-        data = _to_mongo(vars(new))
+        data = _to_mongo(vars(new), omit_none=True)
         data["_id"] = oid  # in place of the record's "id"
         del data["id"]
         with self._errors():
@@ -410,7 +432,8 @@ class MongoStore(MongoKV, MongoSchedules, DelegatedOperationStore):
             cursor = self._ops.find(
                 {
                     "run_state": ExecutionRunState.RUNNING.value,
-                    "lease_expires_at": {"$ne": None, "$lt": now},
+                    # "$type": the partial lease index's condition, which lets it serve
+                    "lease_expires_at": {"$type": "date", "$lt": now},
                 },
                 sort=[("lease_expires_at", pymongo.ASCENDING)],
                 limit=limit,
