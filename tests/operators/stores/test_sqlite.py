@@ -282,3 +282,41 @@ def test_the_lease_and_lineage_indexes_serve_their_queries(path):
         assert store._read(in_lease_index) == [(1,)]
     finally:
         store.close()
+
+
+def test_processes_opening_a_version_3_file_at_once_all_migrate_it_safely(path):
+    """Each migration step is one ``BEGIN IMMEDIATE`` transaction that first looks at the
+    table: the first process rebuilds it, the others find it rebuilt, and every insert lands."""
+    import json
+    import sqlite3
+    import subprocess
+    import sys
+
+    conn = sqlite3.connect(path)
+    conn.executescript(_V3_OPERATIONS)
+    conn.execute(
+        "INSERT INTO delegated_operations (id, operator, run_state, data) VALUES (?, ?, ?, ?)",
+        ("a" * 24, "@o/p/old", "queued", json.dumps({"id": "a" * 24, "operator": "@o/p/old"})),
+    )
+    conn.commit()
+    conn.close()
+    child = (
+        "import sys\n"
+        "from fiftyone_plugins.operators.stores.sqlite import SQLiteStore\n"
+        "from fiftyone_plugins.operators.stores.records import DelegatedOperationDoc\n"
+        "store = SQLiteStore(sys.argv[1])\n"
+        "print(store.insert(DelegatedOperationDoc(operator='@o/p/new')).id)\n"
+    )
+    children = [
+        subprocess.Popen([sys.executable, "-c", child, path], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    new_ids = {p.communicate(timeout=60)[0].strip() for p in children}
+    assert [p.returncode for p in children] == [0, 0, 0, 0]
+    store = SQLiteStore(path)
+    try:
+        assert "AUTOINCREMENT" not in _schema(store)["delegated_operations"].upper()
+        stored = {d.id for d in store.find(OperationQuery())}
+        assert stored == {"a" * 24} | new_ids and len(new_ids) == 4
+    finally:
+        store.close()
