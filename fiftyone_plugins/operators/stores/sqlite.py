@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS delegated_operations (
     parent_id TEXT
 )"""
 
-#: The lease index holds running operations only (partial), so queueing never writes it;
+#: The lease index holds only operations holding a lease (partial), so queueing never writes it;
 #: :meth:`SQLiteStore.find_expired_leases` names its condition. The schedule and parent
 #: indexes (:data:`~.schedules_sqlite.SCHEDULES_SCHEMA`) are partial in the same way.
 _SCHEMA = (
