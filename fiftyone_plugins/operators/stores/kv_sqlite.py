@@ -34,6 +34,7 @@ from .kv_records import (
     restamped,
 )
 from .records import format_datetime, to_datetime, utcnow
+from .sqlite_file import run_migration
 
 __all__ = ["KV_COLUMNS", "KV_SCHEMA", "SQLiteKV", "migrate_to_v3"]
 
@@ -69,20 +70,15 @@ CREATE TABLE IF NOT EXISTS execution_store_registry (
 def migrate_to_v3(conn: sqlite3.Connection) -> None:
     """Adds the :data:`KV_COLUMNS` to an older file's entries (the registry table is created
     by the idempotent schema that runs next)."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if not 0 < version < 3:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        present = {row[1] for row in conn.execute("PRAGMA table_info(execution_store)")}
-        if present:  # a file without the table gets it whole from the schema
-            for column in KV_COLUMNS:
-                if column not in present:
-                    conn.execute(f"ALTER TABLE execution_store ADD COLUMN {column} TEXT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    run_migration(conn, 3, _add_kv_columns)
+
+
+def _add_kv_columns(conn: sqlite3.Connection) -> None:
+    present = {row[1] for row in conn.execute("PRAGMA table_info(execution_store)")}
+    if present:  # a file without the table gets it whole from the schema
+        for column in KV_COLUMNS:
+            if column not in present:
+                conn.execute(f"ALTER TABLE execution_store ADD COLUMN {column} TEXT")
 
 
 _SCOPE = "plugin_name = ? AND store_name = ? AND dataset_id = ?"

@@ -33,6 +33,7 @@ from .schedule_records import (
     normalize_schedule_changes,
     readable_schedules,
 )
+from .sqlite_file import run_migration
 
 __all__ = ["LINEAGE_COLUMNS", "SCHEDULES_SCHEMA", "SQLiteSchedules", "migrate_to_v2"]
 
@@ -59,19 +60,14 @@ CREATE INDEX IF NOT EXISTS delegated_operations_by_parent
 def migrate_to_v2(conn: sqlite3.Connection) -> None:
     """Adds the :data:`LINEAGE_COLUMNS` to a version-1 file's operations table (the rest of
     version 2 is created by the idempotent schema that runs next)."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if not 0 < version < 2:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        present = {row[1] for row in conn.execute("PRAGMA table_info(delegated_operations)")}
-        for column in LINEAGE_COLUMNS:
-            if column not in present:
-                conn.execute(f"ALTER TABLE delegated_operations ADD COLUMN {column} TEXT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    run_migration(conn, 2, _add_lineage_columns)
+
+
+def _add_lineage_columns(conn: sqlite3.Connection) -> None:
+    present = {row[1] for row in conn.execute("PRAGMA table_info(delegated_operations)")}
+    for column in LINEAGE_COLUMNS:
+        if column not in present:
+            conn.execute(f"ALTER TABLE delegated_operations ADD COLUMN {column} TEXT")
 
 
 def _row(doc: ScheduleDoc) -> dict[str, Any]:

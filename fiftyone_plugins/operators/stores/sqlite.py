@@ -40,7 +40,7 @@ from .records import (
     utcnow,
 )
 from .schedules_sqlite import SCHEDULES_SCHEMA, SQLiteSchedules, migrate_to_v2
-from .sqlite_file import SQLiteFile
+from .sqlite_file import SQLiteFile, run_migration
 
 __all__ = ["SQLiteStore", "path_from_uri"]
 
@@ -79,9 +79,9 @@ CREATE TABLE IF NOT EXISTS delegated_operations (
     parent_id TEXT
 )"""
 
-#: The lease index holds only operations holding a lease (partial), so queueing never writes it;
-#: :meth:`SQLiteStore.find_expired_leases` names its condition. The schedule and parent
-#: indexes (:data:`~.schedules_sqlite.SCHEDULES_SCHEMA`) are partial in the same way.
+#: The lease index is partial (only operations holding a lease are in it), so queueing never
+#: writes it; :meth:`SQLiteStore.find_expired_leases` names its condition. The schedule and
+#: parent indexes (:data:`~.schedules_sqlite.SCHEDULES_SCHEMA`) are partial in the same way.
 _SCHEMA = (
     _OPERATIONS_TABLE
     + """;
@@ -157,37 +157,28 @@ def _row_values(doc: DelegatedOperationDoc, result: EncodedResult | None = None)
 def migrate_to_v4(conn: sqlite3.Connection) -> None:
     """Brings an older file's operations table to version 4: rebuilt without
     ``AUTOINCREMENT`` (``seq`` values kept) and without the full indexes of
-    :data:`_V3_INDEXES` (the idempotent schema that runs next creates the partial ones).
+    :data:`_V3_INDEXES` (the idempotent schema that runs next creates the partial ones)."""
+    run_migration(conn, 4, _rebuild_operations_table)
 
-    One ``BEGIN IMMEDIATE`` transaction that first looks at the table as it is, so processes
-    opening an old file at once are safe and a crash leaves the old table whole.
-    """
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if not 0 < version < 4:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        row = conn.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'delegated_operations'"
-        ).fetchone()
-        if row is not None and "AUTOINCREMENT" in str(row[0]).upper():
-            new = _OPERATIONS_TABLE.replace(
-                "IF NOT EXISTS delegated_operations", "delegated_operations_v4", 1
-            )
-            conn.execute(new)
-            columns = ", ".join(("seq", "id", *_COLUMNS, "data"))
-            conn.execute(
-                f"INSERT INTO delegated_operations_v4 ({columns}) "
-                f"SELECT {columns} FROM delegated_operations"
-            )
-            conn.execute("DROP TABLE delegated_operations")  # and its indexes
-            conn.execute("ALTER TABLE delegated_operations_v4 RENAME TO delegated_operations")
-        for name in _V3_INDEXES:
-            conn.execute(f"DROP INDEX IF EXISTS {name}")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+
+def _rebuild_operations_table(conn: sqlite3.Connection) -> None:
+    row = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'delegated_operations'"
+    ).fetchone()
+    if row is not None and "AUTOINCREMENT" in str(row[0]).upper():
+        new = _OPERATIONS_TABLE.replace(
+            "IF NOT EXISTS delegated_operations", "delegated_operations_v4", 1
+        )
+        conn.execute(new)
+        columns = ", ".join(("seq", "id", *_COLUMNS, "data"))
+        conn.execute(
+            f"INSERT INTO delegated_operations_v4 ({columns}) "
+            f"SELECT {columns} FROM delegated_operations"
+        )
+        conn.execute("DROP TABLE delegated_operations")  # and its indexes
+        conn.execute("ALTER TABLE delegated_operations_v4 RENAME TO delegated_operations")
+    for name in _V3_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 def path_from_uri(uri: str) -> str:

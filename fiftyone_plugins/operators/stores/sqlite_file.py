@@ -24,15 +24,34 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ...errors import StoreError, UnstorableRecordError
 from .base import STORE_SETTING
 
-__all__ = ["SQLiteFile"]
+__all__ = ["SQLiteFile", "run_migration"]
 
 logger = logging.getLogger(__name__.rpartition(".")[0] + ".sqlite")
+
+
+def run_migration(
+    conn: sqlite3.Connection, below: int, step: Callable[[sqlite3.Connection], None]
+) -> None:
+    """Runs the migration ``step`` on a file whose schema is older than version ``below`` (a
+    new file, version 0, gets the whole schema instead), as one ``BEGIN IMMEDIATE``
+    transaction. ``step`` first looks at what the file holds, so processes opening an old file
+    at once are safe; a failure rolls the step back whole."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if not 0 < version < below:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        step(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class SQLiteFile:
